@@ -1,0 +1,21 @@
+"""The backend-agnostic specification of the gradient reversal layer.
+
+* :mod:`grl.core.reference` — the NumPy reference numerics (the spec, executable).
+* :mod:`grl.core.lambda_` — validation of λ, shared by every backend.
+* :mod:`grl.core.schedules` — λ schedules (pure functions of the training step).
+* :mod:`grl.core.golden` — golden vectors for third-party conformance checks.
+
+Nothing here imports a deep-learning framework.
+"""
+
+from grl.core import schedules
+from grl.core.lambda_ import validate_lambda_number
+from grl.core.reference import cast_lambda, gradient_reversal_backward, gradient_reversal_forward
+
+__all__ = [
+    "cast_lambda",
+    "gradient_reversal_backward",
+    "gradient_reversal_forward",
+    "schedules",
+    "validate_lambda_number",
+]
