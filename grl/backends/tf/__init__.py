@@ -1,6 +1,10 @@
-"""TensorFlow backend: a ``tf.custom_gradient`` op and a Keras 3 layer."""
+"""TensorFlow backend: the ``gradient_reversal`` op (a recorded ``tf.custom_gradient``).
 
-from grl.backends.tf.layer import GradientReversal
+The Keras layer lives in :mod:`grl.backends.keras` (it serves every Keras backend) and is
+re-exported here and from :mod:`grl.tf`.
+"""
+
+from grl.backends.keras import GradientReversal, GradientReversalScheduler
 from grl.backends.tf.ops import gradient_reversal
 
-__all__ = ["GradientReversal", "gradient_reversal"]
+__all__ = ["GradientReversal", "GradientReversalScheduler", "gradient_reversal"]
