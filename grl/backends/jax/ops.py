@@ -6,29 +6,57 @@ primal output by calling the GRL again: JAX differentiates the JVP rule itself f
 orders, so a primal computed by plain code (``return x``) would be "consumed" by the first
 differentiation and the second derivative of ``sin(R(x))`` would come out as ``+λ·sin x``.
 Calling the rule keeps every order consistent: each derivative through the GRL applies
-−λ·I (``−λ²·sin x`` for the second). The tangent ``t · cast(−λ, t.dtype)`` is linear in
-``t``, so JAX transposes it into the backward ``g · cast(−λ, g.dtype)``: one multiply.
+−λ·I (``−λ²·sin x`` for the second, ``λ³·cos x`` for the third). The tangent
+``t · cast(−λ, t.dtype)`` is linear in ``t``, so JAX transposes it into the backward
+``g · cast(−λ, g.dtype)``: one multiply, in the cotangent's own dtype.
+
+λ is an ordinary array argument (never a static one), so a traced λ never retraces, and
+``vmap`` over λ (one λ per example) goes through ``custom_jvp``'s own batching.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.core import lambda_ as spec
+from grl.backends.jax.validation import lambda_array, leaf_array
 
-_SIXTEEN_BIT = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+_SIXTEEN_BIT = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
+
+Tree = TypeVar("Tree")
 
 
 def cast_negated_lambda(lambda_: jax.Array, dtype: Any) -> jax.Array:
     """``cast(−λ, dtype)``: 16-bit targets go through float32, as in the NumPy reference."""
     negated = -lambda_
-    if jnp.dtype(dtype) in _SIXTEEN_BIT and negated.dtype == jnp.float64:
+    if np.dtype(dtype) in _SIXTEEN_BIT and negated.dtype == np.float64:
         negated = negated.astype(jnp.float32)
     return negated.astype(dtype)
+
+
+def scale_by_negated_lambda(tangent: jax.Array, lambda_: jax.Array) -> jax.Array:
+    """``t · cast(−λ, dtype(t))``, one multiply in ``t``'s dtype.
+
+    A complex ``t`` has its real and imaginary parts scaled by the real factor, as the
+    reference specifies: a complex multiply by ``(−λ + 0j)`` would add ``inf·0 = NaN`` and
+    stray signed zeros.
+    """
+    if jnp.issubdtype(tangent.dtype, jnp.complexfloating):
+        return _scale_complex(tangent, lambda_)
+    return tangent * cast_negated_lambda(lambda_, tangent.dtype)
+
+
+@jax.jit
+def _scale_complex(tangent: jax.Array, lambda_: jax.Array) -> jax.Array:
+    # Reverse mode transposes real/imag by adding a +0 part, so a −0 part of a complex
+    # cotangent may come back as +0 (values are exact). Jitting makes that transpose one
+    # XLA computation in eager mode too, so eager and jitted gradients have the same bits
+    # (op-by-op execution flushes subnormal intermediates differently from a fused one).
+    factor = cast_negated_lambda(lambda_, jnp.finfo(tangent.dtype).dtype)
+    return jax.lax.complex(jax.lax.real(tangent) * factor, jax.lax.imag(tangent) * factor)
 
 
 @jax.custom_jvp
@@ -41,45 +69,44 @@ def _reversal_jvp(primals: tuple[jax.Array, jax.Array], tangents: tuple[Any, Any
     x, lambda_ = primals
     x_tangent, _ = tangents  # λ is a meta-parameter: its tangent is ignored.
     lambda_ = jax.lax.stop_gradient(lambda_)
-    return _reversal(x, lambda_), x_tangent * cast_negated_lambda(lambda_, x_tangent.dtype)
+    return _reversal(x, lambda_), scale_by_negated_lambda(x_tangent, lambda_)
 
 
-def lambda_array(lambda_: Any) -> jax.Array:
-    """Validate λ and return it as a 0-d floating array.
-
-    Host numbers become float64 arrays when x64 is enabled, else float32. Traced λ (under
-    ``jit``) is checked for rank and dtype at trace time; concrete arrays are checked in full.
-    """
-    if spec.is_number_like(lambda_):
-        value = spec.validate_lambda_number(lambda_)
-        return jnp.asarray(value, dtype=jnp.float64 if jax.config.x64_enabled else jnp.float32)
-    if not isinstance(lambda_, jax.Array):
-        raise spec.type_error(lambda_)
-    dtype = jnp.dtype(lambda_.dtype)
-    spec.check_floating_dtype(jnp.issubdtype(dtype, jnp.floating), dtype.name, lambda_)
-    spec.check_rank(tuple(lambda_.shape), lambda_)
-    if not isinstance(lambda_, jax.core.Tracer):
-        spec.check_real_value(float(np.asarray(lambda_)), lambda_)
-    return lambda_
+def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: jax.Array) -> Any:
+    if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+        return leaf  # integers and booleans have no gradient to reverse
+    if not isinstance(leaf, jax.Array):
+        leaf = jnp.asarray(leaf)
+    return _reversal(leaf, lambda_)
 
 
-def gradient_reversal(x: Any, lambda_: Any = 1.0) -> jax.Array:
+def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:
     """Gradient reversal: ``R_λ(x) = x`` forward, ``∂L/∂x = −λ·∂L/∂R`` backward.
 
+    Every derivative through ``R_λ`` applies ``−λ·I``, in every mode and order: ``grad``,
+    ``jvp``/``jacfwd`` (tangent ``t ↦ −λ·t``), ``hessian`` (``∂²/∂x² Σ sin R_λ(x) =
+    −λ²·sin x``) and beyond, under ``jit``, ``vmap``, ``checkpoint``, ``scan`` and ``cond``.
+
     Args:
-        x: an array. Floating and complex arrays get the reversed derivative (in every
-            mode and order); other dtypes are returned unchanged.
-        lambda_: a number ≥ 0 or a 0-d floating array (traced values under ``jit`` never
-            cause a recompile).
+        x: a JAX or NumPy array, or any pytree of them. Floating and complex leaves get
+            the reversed derivative; integer and boolean leaves are returned untouched.
+            NumPy leaves are converted with ``jnp.asarray`` (as every JAX function does).
+        lambda_: the reversal strength, a real number ``>= 0`` or a 0-d floating array.
+            The same λ applies to every leaf. A traced λ (a ``jit`` argument) never causes
+            a recompile. For one λ per example, ``jax.vmap`` over ``x`` and ``lambda_``.
+
+    Returns:
+        ``x`` with the same structure, dtypes and values (outside ``jit``, array leaves are
+        the very objects passed in). Cotangents keep each leaf's dtype whatever λ's dtype:
+        ``g · cast(−λ, dtype(g))``, with 16-bit dtypes cast through float32.
+
+    Raises:
+        TypeError: ``lambda_`` is not a real number or floating array, or a leaf of ``x``
+            is not an array (the message names the leaf's path).
+        ValueError: ``lambda_`` is negative, NaN, infinite, or not 0-d.
     """
     lam = lambda_array(lambda_)
-    if not isinstance(x, jax.Array):
-        if isinstance(x, (np.ndarray, np.generic)):
-            x = jnp.asarray(x)
-        else:
-            raise TypeError(
-                f"x must be a JAX or NumPy array; got {type(x).__name__}: {spec.describe(x)}"
-            )
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        return x
-    return _reversal(x, lam)
+    paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(x)
+    # Every leaf is checked before any is staged, so a bad leaf leaves no half-built graph.
+    leaves = [leaf_array(leaf, jax.tree_util.keystr(path)) for path, leaf in paths_and_leaves]
+    return jax.tree_util.tree_unflatten(treedef, [_reverse_leaf(leaf, lam) for leaf in leaves])

@@ -1,0 +1,99 @@
+"""Argument checks for the JAX backend, run before any work is staged.
+
+λ follows the shared rules of :mod:`grl.core.lambda_`. What can be checked depends on
+what JAX lets us see:
+
+* host numbers (Python, NumPy) and concrete ``jax.Array`` values are checked in full
+  (type, dtype, rank, finite, ``>= 0``);
+* traced λ (inside ``jit``, ``vmap``, ``grad``…) is checked for rank and dtype at trace
+  time; its value is unknown until run time, and checking it there would need a host
+  callback on every call, so it is not checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from grl.core import lambda_ as spec
+
+_VMAP_HINT = " (for one λ per example, map over the batch with jax.vmap)"
+
+
+def default_float_dtype() -> np.dtype:
+    """float64 when x64 is enabled, else float32: what a Python float becomes in JAX."""
+    return np.dtype(np.float64 if jax.config.x64_enabled else np.float32)
+
+
+def is_traced(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def lambda_array(lambda_: Any) -> jax.Array:
+    """Validate λ and return it as a 0-d floating array.
+
+    Host numbers become arrays of :func:`default_float_dtype`; arrays keep their dtype.
+    """
+    if spec.is_number_like(lambda_):
+        if isinstance(lambda_, np.ndarray) and lambda_.ndim != 0:
+            _raise_rank(lambda_)
+        value = spec.validate_lambda_number(lambda_)
+        return jnp.asarray(value, dtype=default_float_dtype())
+    if not isinstance(lambda_, jax.Array):
+        raise spec.type_error(lambda_)
+    dtype = np.dtype(lambda_.dtype)
+    spec.check_floating_dtype(jnp.issubdtype(dtype, jnp.floating), dtype.name, lambda_)
+    if lambda_.ndim != 0:
+        _raise_rank(lambda_)
+    if not is_traced(lambda_):
+        spec.check_real_value(float(np.asarray(lambda_)), lambda_)
+    return lambda_
+
+
+def _raise_rank(lambda_: Any) -> None:
+    try:
+        spec.check_rank(tuple(np.shape(lambda_)), lambda_)
+    except ValueError as error:
+        raise ValueError(f"{error}{_VMAP_HINT}") from None
+
+
+def leaf_array(leaf: Any, path: str) -> jax.Array | np.ndarray:
+    """A leaf of ``x`` as an array; anything that is not a JAX or NumPy array is refused.
+
+    Python scalars are refused too: a constant cannot carry a gradient, so a Python
+    number in ``x`` is almost always a mistake (wrap it with ``jnp.asarray`` if meant).
+    """
+    if isinstance(leaf, jax.Array | np.ndarray | np.generic):
+        return leaf
+    where = f"x{path}" if path else "x"
+    raise TypeError(
+        f"{where} must be a JAX or NumPy array (or a pytree of them); got "
+        f"{spec.describe(leaf)} of type {type(leaf).__name__}"
+    )
+
+
+def check_steps(steps: Any) -> Any:
+    """How far to advance a schedule: an int ``>= 0`` or a 0-d integer array.
+
+    A traced array is checked for dtype and rank only; anything else in full.
+    """
+    if isinstance(steps, bool | np.bool_) or not isinstance(
+        steps, int | np.integer | jax.Array | np.ndarray
+    ):
+        raise TypeError(
+            f"steps must be an int >= 0 or a 0-d integer array; got "
+            f"{spec.describe(steps)} of type {type(steps).__name__}"
+        )
+    if isinstance(steps, jax.Array | np.ndarray):
+        if not jnp.issubdtype(steps.dtype, jnp.integer):
+            raise TypeError(f"steps must have an integer dtype; got {steps.dtype}: {steps!r}")
+        if steps.ndim != 0:
+            raise ValueError(f"steps must be 0-d; got shape {tuple(steps.shape)}: {steps!r}")
+        if is_traced(steps):
+            return steps
+    if int(steps) < 0:
+        raise ValueError(f"steps must be >= 0 (a schedule never goes back); got {steps!r}")
+    return steps
