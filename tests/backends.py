@@ -29,7 +29,10 @@ def require(backend: str) -> ModuleType:
         importlib.import_module(_MODULES[backend])
     except ImportError as error:
         if backend in required_backends():
-            pytest.fail(f"backend {backend!r} is required by GRL_REQUIRE_BACKENDS but "
-                        f"{_MODULES[backend]} cannot be imported: {error}", pytrace=False)
+            pytest.fail(
+                f"backend {backend!r} is required by GRL_REQUIRE_BACKENDS but "
+                f"{_MODULES[backend]} cannot be imported: {error}",
+                pytrace=False,
+            )
         pytest.skip(f"{_MODULES[backend]} is not installed (pip install 'grl[{backend}]')")
     return importlib.import_module(f"grl.{backend}")

@@ -8,8 +8,14 @@ For an input ``x`` and an upstream gradient ``g``:
 ``cast(−λ, d)`` negates λ and rounds it to ``d``. When ``d`` is a 16-bit float
 (float16, bfloat16) and λ is wider than float32, λ is rounded to float32 first: every
 framework converts float64 to 16-bit floats through float32, so the spec does the same and
-all backends agree bit for bit. For complex ``d``, λ becomes ``complex(cast(−λ, real(d)), 0)``
-and the product is the framework's complex multiply.
+all backends agree bit for bit. For complex ``d`` the real and imaginary parts are each
+multiplied by the real ``cast(−λ, real(d))``: a complex multiply by ``(−λ + 0j)`` would add
+implementation-defined signed zeros (and NaN for ``inf·0``) that differ between frameworks.
+
+Subnormals: PyTorch (and NumPy) follow IEEE-754 gradual underflow; TensorFlow and XLA (JAX)
+run CPU arithmetic with flush-to-zero and denormals-are-zero, so subnormal inputs and results
+become zeros of the same sign (float16 excepted, see :func:`flush_subnormals`). Both modes
+are specified here, and outside the subnormal range all backends agree bit for bit.
 
 Every derivative through the GRL applies −λ·I: the second derivative of
 ``sum(sin(R_λ(x)))`` is ``−λ²·sin(x)``, and forward mode maps a tangent ``t`` to ``−λ·t``.
@@ -68,10 +74,46 @@ def gradient_reversal_forward(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def gradient_reversal_backward(g: np.ndarray, lambda_: Any) -> np.ndarray:
-    """Backward pass: ``g · cast(−λ, dtype(g))``, one multiply in ``g``'s dtype."""
+def flush_subnormals(array: np.ndarray) -> np.ndarray:
+    """Replace subnormal values (and parts) by a zero of the same sign.
+
+    This models the flush-to-zero / denormals-are-zero mode in which TensorFlow and XLA
+    (JAX) run CPU arithmetic. float16 is exempt: its arithmetic runs in float32, where
+    float16's subnormals are normal numbers, and the conversion back does not flush.
+    """
+    array = np.asarray(array)
+    if array.dtype.kind == "c":
+        result = np.empty_like(array)
+        result.real, result.imag = flush_subnormals(array.real), flush_subnormals(array.imag)
+        return result
+    if array.dtype == np.float16:
+        return array
+    wide = array.astype(np.float64)
+    tiny = float(ml_dtypes.finfo(array.dtype).smallest_normal)
+    return np.where(np.abs(wide) < tiny, np.copysign(0.0, wide), wide).astype(array.dtype)
+
+
+def gradient_reversal_backward(
+    g: np.ndarray, lambda_: Any, *, flush_to_zero: bool = False
+) -> np.ndarray:
+    """Backward pass: ``g · cast(−λ, dtype(g))``, one multiply in ``g``'s dtype.
+
+    With ``flush_to_zero=True`` subnormal inputs and results are flushed to signed zeros
+    (see :func:`flush_subnormals`), as TensorFlow and XLA do on CPU; PyTorch and NumPy keep
+    IEEE-754 gradual underflow.
+    """
     g = np.asarray(g)
     if g.dtype.kind not in "fcV" and g.dtype != numpy_dtype("bfloat16"):
         raise TypeError(f"gradients exist only for floating dtypes; got {g.dtype}")
-    result = g * cast_lambda(lambda_, g.dtype)
+    if flush_to_zero:
+        return flush_subnormals(gradient_reversal_backward(flush_subnormals(g), lambda_))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        # Overflow to ±inf and underflow are part of the rounding rule, not errors.
+        if g.dtype.kind == "c":
+            factor = cast_lambda(lambda_, g.real.dtype)
+            result = np.empty_like(g)
+            result.real = g.real * factor
+            result.imag = g.imag * factor
+            return result
+        result = g * cast_lambda(lambda_, g.dtype)
     return np.asarray(result, dtype=g.dtype)

@@ -1,0 +1,158 @@
+"""Conformance adapter for grl.tf."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+import tensorflow as tf
+
+import grl.tf as grl_tf
+from tests.conformance.adapters.base import Adapter
+
+
+def _sum_sin(x: tf.Tensor, lambda_: Any) -> tf.Tensor:
+    return tf.reduce_sum(tf.sin(grl_tf.gradient_reversal(x, lambda_)))
+
+
+class TFAdapter(Adapter):
+    name = "tf"
+    second_order_methods = ("nested_tape", "nested_tape_tf_function", "tape_jacobian")
+    forward_mode_methods = ("forward_accumulator", "forward_accumulator_tf_function")
+    flush_to_zero = True
+
+    def from_numpy(self, array: np.ndarray) -> tf.Tensor:
+        if array.dtype == ml_dtypes.bfloat16:
+            return tf.bitcast(tf.constant(array.view(np.uint16)), tf.bfloat16)
+        return tf.constant(array)
+
+    def to_numpy(self, tensor: Any) -> np.ndarray:
+        tensor = tf.convert_to_tensor(tensor)
+        if tensor.dtype == tf.bfloat16:
+            return tf.bitcast(tensor, tf.uint16).numpy().view(ml_dtypes.bfloat16)
+        return tensor.numpy()
+
+    def make_lambda(self, value: float, dtype: str) -> tf.Tensor:
+        return tf.constant(value, dtype=dtype)
+
+    def forward(self, x: Any, lambda_: Any) -> tf.Tensor:
+        return grl_tf.gradient_reversal(x, lambda_)
+
+    def _native_lambda(self, lambda_: Any) -> Any:
+        return self.make_lambda(*lambda_) if isinstance(lambda_, tuple) else lambda_
+
+    def vjp(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
+        xt = self.from_numpy(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = grl_tf.gradient_reversal(xt, self._native_lambda(lambda_))
+        return self.to_numpy(tape.gradient(y, xt, output_gradients=self.from_numpy(g)))
+
+    def vjp_compiled(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
+        lam = self._native_lambda(lambda_)
+        if not isinstance(lam, tf.Tensor):
+            lam = tf.constant(float(lam), dtype=tf.float64)
+
+        @tf.function(jit_compile=True)
+        def step(x: tf.Tensor, g: tf.Tensor, lam: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = grl_tf.gradient_reversal(x, lam)
+            return tape.gradient(y, x, output_gradients=g)
+
+        return self.to_numpy(step(self.from_numpy(x), self.from_numpy(g), lam))
+
+    def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
+        lam = tf.Variable(lambda_value)
+        xt = self.from_numpy(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            out = _sum_sin(xt, lam)
+        return tape.gradient(out, lam) is None
+
+    def second_derivative(self, x: np.ndarray, lambda_: float, method: str) -> np.ndarray:
+        xt = self.from_numpy(x)
+
+        def nested(v: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as outer:
+                outer.watch(v)
+                with tf.GradientTape() as inner:
+                    inner.watch(v)
+                    out = _sum_sin(v, lambda_)
+                g = inner.gradient(out, v)
+            return outer.gradient(g, v)
+
+        if method == "nested_tape":
+            return self.to_numpy(nested(xt))
+        if method == "nested_tape_tf_function":
+            return self.to_numpy(tf.function(nested)(xt))
+        if method == "tape_jacobian":
+            with tf.GradientTape() as outer:
+                outer.watch(xt)
+                with tf.GradientTape() as inner:
+                    inner.watch(xt)
+                    out = _sum_sin(xt, lambda_)
+                g = inner.gradient(out, xt)
+            return self.to_numpy(tf.linalg.diag_part(outer.jacobian(g, xt)))
+        raise ValueError(method)
+
+    def forward_mode(self, x: np.ndarray, lambda_: float, t: np.ndarray, method: str) -> Any:
+        xt, tt = self.from_numpy(x), self.from_numpy(t)
+
+        def jvp(v: tf.Tensor, tangent: tf.Tensor) -> tf.Tensor:
+            with tf.autodiff.ForwardAccumulator(v, tangent) as acc:
+                out = grl_tf.gradient_reversal(v, lambda_)
+            return acc.jvp(out)
+
+        if method == "forward_accumulator":
+            return self.to_numpy(jvp(xt, tt))
+        if method == "forward_accumulator_tf_function":
+            return self.to_numpy(tf.function(jvp)(xt, tt))
+        raise ValueError(method)
+
+    def compile_count(self, x: np.ndarray, lambdas: Sequence[float]) -> tuple[int, list]:
+        layer = grl_tf.GradientReversal(lambdas[0])
+        traces = []
+
+        @tf.function
+        def step(x: tf.Tensor) -> tf.Tensor:
+            traces.append(1)  # Python side effect: runs once per trace.
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = tf.reduce_sum(tf.sin(layer(x)))
+            return tape.gradient(out, x)
+
+        grads = []
+        for value in lambdas:
+            layer.set_lambda(value)
+            grads.append(self.to_numpy(step(self.from_numpy(x))))
+        return len(traces), grads
+
+    def backward_uses_forward_lambda(self, x: np.ndarray, before: float, after: float) -> Any:
+        layer = grl_tf.GradientReversal(before)
+        xt = self.from_numpy(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = tf.reduce_sum(layer(xt))
+        layer.set_lambda(after)
+        return self.to_numpy(tape.gradient(y, xt))
+
+    def make_layer(self, lambda_: float) -> Any:
+        return grl_tf.GradientReversal(lambda_)
+
+    def layer_lambda(self, layer: Any) -> tuple[float, str]:
+        return float(np.asarray(layer.lambda_)), str(layer.lambda_.dtype)
+
+    def layer_state_has_lambda(self, layer: Any) -> bool:
+        return any(w is layer.lambda_ for w in layer.non_trainable_weights) and not any(
+            w is layer.lambda_ for w in layer.trainable_weights
+        )
+
+    def layer_vjp(self, layer: Any, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        xt = self.from_numpy(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = layer(xt)
+        return self.to_numpy(tape.gradient(y, xt, output_gradients=self.from_numpy(g)))
