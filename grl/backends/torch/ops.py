@@ -1,15 +1,7 @@
-"""The GRL as a ``torch.autograd.Function``.
+"""``gradient_reversal``: the functional GRL, with validation of ``x`` and λ.
 
-* Forward returns ``x.view_as(x)``: a zero-copy alias of the input (nothing but λ is saved
-  for backward). Autograd forbids in-place ops on that alias and says to clone it.
-* Backward is one multiply, ``g * cast(−λ, g.dtype)``, built from differentiable ops so that
-  double backward applies −λ again.
-* λ travels as a 0-d tensor *input* of the Function, never as a Python float on ``ctx``:
-  ``torch.compile`` then treats it as data and never recompiles when it changes.
-* Forward-mode AD (``torch.func.jvp``/``jacfwd``, ``forward_ad``) uses the ``jvp`` of
-  :class:`_ReversalWithJvp`. Dynamo cannot trace a Function with a custom ``jvp``, so
-  under ``torch.compile`` the op uses :class:`_Reversal`, which lacks it; forward mode
-  inside a compiled region then fails with PyTorch's own "not implemented" error.
+The autograd machinery lives in :mod:`grl.backends.torch.functions`; this module only checks
+arguments (before any work) and dispatches.
 """
 
 from __future__ import annotations
@@ -18,72 +10,56 @@ from typing import Any
 
 import torch
 
+from grl.backends.torch.functions import cast_negated_lambda, reverse
 from grl.core import lambda_ as spec
 
-_SIXTEEN_BIT = (torch.float16, torch.bfloat16)
+__all__ = ["cast_negated_lambda", "check_lambda_tensor", "gradient_reversal", "lambda_tensor"]
 
 
-def cast_negated_lambda(lambda_: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``cast(−λ, dtype)``: 16-bit targets go through float32, as in the NumPy reference."""
-    negated = -lambda_
-    if dtype in _SIXTEEN_BIT and negated.dtype == torch.float64:
-        negated = negated.to(torch.float32)
-    return negated.to(dtype)
+def check_input(x: Any) -> None:
+    """``x`` must be a tensor (lists and NumPy arrays are not converted silently)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"x must be a torch.Tensor; got {type(x).__name__}: {spec.describe(x)} "
+            "(convert it with torch.as_tensor first)"
+        )
 
 
-def _scale(grad: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
-    return grad * cast_negated_lambda(lambda_, grad.dtype)
+def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
+    """Checks on a tensor λ that need no value, hence no host sync (and no graph break).
+
+    λ must be 0-d, real floating, not require grad, and live on ``x``'s device: a CPU λ with
+    a CUDA ``x`` would be read on the host at every launch (and frozen into CUDA graphs).
+    """
+    spec.check_rank(tuple(lambda_.shape), lambda_)
+    spec.check_floating_dtype(
+        lambda_.is_floating_point(), str(lambda_.dtype).removeprefix("torch."), lambda_
+    )
+    if lambda_.requires_grad:
+        raise ValueError(
+            f"{spec.ARGUMENT} must not require grad (λ is a fixed meta-parameter and never "
+            f"receives a gradient); pass lambda_.detach(); got {spec.describe(lambda_)}"
+        )
+    if lambda_.device != x.device:
+        raise ValueError(
+            f"{spec.ARGUMENT} is on device {lambda_.device} but x is on {x.device}; move λ "
+            f"with lambda_.to(x.device) (GradientReversal modules follow .to(device))"
+        )
 
 
-class _Reversal(torch.autograd.Function):
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
-        return x.view_as(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[torch.Tensor, torch.Tensor], output: Any) -> None:
-        ctx.save_for_backward(inputs[1])
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (lambda_,) = ctx.saved_tensors
-        return _scale(grad, lambda_), None
-
-
-class _ReversalWithJvp(_Reversal):
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[torch.Tensor, torch.Tensor], output: Any) -> None:
-        ctx.save_for_backward(inputs[1])
-        ctx.save_for_forward(inputs[1])
-        ctx.lambda_ = inputs[1]
-
-    @staticmethod
-    def jvp(ctx: Any, x_tangent: torch.Tensor, lambda_tangent: Any) -> torch.Tensor:
-        return _scale(x_tangent, ctx.lambda_)
-
-
-def lambda_tensor(lambda_: Any, like: torch.Tensor) -> torch.Tensor:
+def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
     """Validate λ and return it as a 0-d tensor (host numbers become float64 CPU scalars).
 
-    Tensor λ is checked for rank and dtype without reading its value on the device
-    (no host sync); a CPU tensor's value is checked too, outside compiled code.
+    A CPU tensor's value is checked too (outside compiled code; reading it needs no device
+    sync); a device tensor's value is not read, so that the op never syncs with the host.
     """
     if isinstance(lambda_, torch.Tensor):
-        spec.check_rank(tuple(lambda_.shape), lambda_)
-        spec.check_floating_dtype(
-            lambda_.is_floating_point(), str(lambda_.dtype).removeprefix("torch."), lambda_
-        )
-        if lambda_.requires_grad:
-            raise ValueError(
-                f"{spec.ARGUMENT} must not require grad (λ is a fixed meta-parameter and "
-                f"never receives a gradient); pass lambda_.detach(); got {spec.describe(lambda_)}"
-            )
+        check_lambda_tensor(lambda_, x)
         if lambda_.device.type == "cpu" and not torch.compiler.is_compiling():
             spec.check_real_value(float(lambda_), lambda_)
         return lambda_
     value = spec.validate_lambda_number(lambda_)
+    # A CPU scalar is passed to device kernels by value: no host-to-device copy.
     return torch.tensor(value, dtype=torch.float64)
 
 
@@ -93,16 +69,20 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
     Args:
         x: any tensor. Floating and complex tensors get the reversed gradient; other dtypes
             cannot carry gradients and are returned as they are.
-        lambda_: a number ≥ 0 or a 0-d floating tensor (pass a tensor — e.g. the buffer of
-            :class:`~grl.torch.GradientReversal` — to change λ without recompiling).
+        lambda_: a number ≥ 0 or a 0-d floating tensor on ``x``'s device (pass a tensor —
+            e.g. the buffer of :class:`~grl.torch.GradientReversal` — to change λ without
+            recompiling).
 
     Returns:
-        ``x`` itself for non-differentiable dtypes, else a zero-copy view of ``x``.
+        ``x`` itself for non-differentiable dtypes, else a zero-copy view of ``x`` (a copy
+        only for ``torch.autograd.forward_ad`` dual tensors).
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or λ is not a real number / floating tensor.
+        ValueError: λ is negative, not finite, not 0-d, requires grad, or is on another device.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}: {spec.describe(x)}")
+    check_input(x)
     lam = lambda_tensor(lambda_, x)
     if not (x.is_floating_point() or x.is_complex()):
         return x
-    function = _Reversal if torch.compiler.is_compiling() else _ReversalWithJvp
-    return function.apply(x, lam)
+    return reverse(x, lam)
