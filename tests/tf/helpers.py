@@ -12,7 +12,7 @@ from grl.core import schedules
 
 def bits(array: Any) -> np.ndarray:
     """Raw bit patterns, so that -0.0 != 0.0 and every rounding difference shows."""
-    array = np.ascontiguousarray(np.asarray(array))
+    array = np.asarray(array)
     width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
     return array.view(width[array.dtype.itemsize])
 

@@ -1,0 +1,74 @@
+"""The same Keras layer and callback with KERAS_BACKEND=jax and KERAS_BACKEND=torch.
+
+Keras fixes its backend at import time, so each backend runs scripts/keras_backend.py in
+its own subprocess, with TensorFlow made unimportable (a JAX-only / PyTorch-only install).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grl.core import schedules
+from grl.core.reference import gradient_reversal_backward
+from tests.backends import require
+from tests.tf.helpers import assert_same_bits, cumulative_float32, lambda_history
+from tests.tf.subprocesses import decode, run_script
+
+_RESULTS: dict[str, dict[str, Any]] = {}
+
+
+def run_backend(backend: str) -> dict[str, Any]:
+    require(backend)
+    if backend not in _RESULTS:  # one subprocess per backend, shared by the tests below
+        _RESULTS[backend] = run_script("keras_backend.py", KERAS_BACKEND=backend)
+    return _RESULTS[backend]
+
+
+@pytest.fixture(params=["jax", "torch"])
+def result(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return run_backend(request.param)
+
+
+def test_runs_on_the_requested_backend_without_tensorflow(result) -> None:
+    assert result["backend"] in ("jax", "torch")
+    assert result["tensorflow_imported"] is False
+    assert result["lambda_dtype"] == "float32"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_forward_identity_and_backward_bits(result, dtype: str) -> None:
+    arrays = {name: decode(value) for name, value in result["vjp"][dtype].items()}
+    assert_same_bits(arrays["y"], arrays["x"])
+    assert_same_bits(arrays["d"], gradient_reversal_backward(arrays["g"], np.float32(0.1)))
+
+
+def test_jax_jit_never_retraces_when_lambda_changes() -> None:
+    result = run_backend("jax")
+    assert result["jit_traces"] == 1
+    g = decode(result["jit_g"])
+    for value, grad in zip([0.5, 2.0, 6.0], result["jit_grads"], strict=True):
+        assert_same_bits(decode(grad), gradient_reversal_backward(g, np.float32(value)))
+
+
+def test_fit_with_the_callback_follows_the_schedule(result) -> None:
+    schedule = schedules.dann(12, gamma=4.0)
+    expected = lambda_history(schedule, range(12))
+    fit = result["fit"]
+    assert fit["seen"] == expected
+    assert fit["step"] == 12  # validation and predict did not advance
+    assert_same_bits(decode(fit["lambda"]), np.float32(expected[-1]))
+    assert_same_bits(decode(fit["kernel"]), np.full((1, 1), cumulative_float32(expected)))
+
+
+def test_keras_file_round_trip(result) -> None:
+    loaded = result["loaded"]
+    assert loaded["config"] == schedules.dann(12, gamma=4.0).get_config()
+    assert loaded["step"] == 12
+    assert_same_bits(decode(loaded["lambda"]), decode(result["fit"]["lambda"]))
+
+
+def test_non_float_input_error(result) -> None:
+    assert "floating" in result["int_input_error"] and "'int32'" in result["int_input_error"]
