@@ -137,3 +137,40 @@ class JaxAdapter(Adapter):
             _, pullback = jax.vjp(lambda v: grl_jax.gradient_reversal(v, lam), jnp.asarray(x))
             lam = jnp.asarray(after, dtype=jnp.float32)  # rebinding cannot reach the pullback
             return np.asarray(pullback(jnp.ones_like(jnp.asarray(x)))[0])
+
+    # The layer is the Flax NNX module (Flax is an optional extra of grl.jax).
+    def make_layer(self, lambda_: float) -> Any:
+        return self.run(lambda: _nnx().GradientReversal(lambda_))
+
+    def layer_lambda(self, layer: Any) -> tuple[float, str]:
+        value = layer.lambda_[...]
+        return float(value), str(value.dtype)
+
+    def layer_state_has_lambda(self, layer: Any) -> bool:
+        from flax import nnx
+
+        state = nnx.state(layer)
+        return "lambda_" in state and state["lambda_"][...].ndim == 0
+
+    def layer_vjp(self, layer: Any, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        with enable_x64(True):
+            _, pullback = jax.vjp(layer, jnp.asarray(x))
+            return np.asarray(pullback(jnp.asarray(g))[0])
+
+    def set_layer_lambda(self, layer: Any, value: Any) -> None:
+        self.run(lambda: layer.set_lambda(value))
+
+
+def _nnx() -> Any:
+    """grl.jax.nnx; a missing Flax skips, or fails when GRL_REQUIRE_BACKENDS names jax."""
+    import pytest
+
+    from tests.backends import required_backends
+
+    try:
+        import flax  # noqa: F401
+    except ImportError as error:
+        if "jax" in required_backends():
+            pytest.fail(f"the JAX layer needs flax (pip install 'grl[flax]'): {error}")
+        pytest.skip("flax is not installed (pip install 'grl[flax]')")
+    return grl_jax.nnx
