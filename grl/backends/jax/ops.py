@@ -1,17 +1,8 @@
-"""The GRL as a ``jax.custom_jvp`` rule whose primal output calls the rule itself.
+"""``gradient_reversal``: validation, pytrees and the primitive of :mod:`.primitive`.
 
-Why ``custom_jvp`` and not ``custom_vjp``: a ``custom_vjp`` rule cannot be used in forward
-mode (``jvp``, ``jacfwd``, ``hessian`` raise TypeError). Why the JVP rule computes its
-primal output by calling the GRL again: JAX differentiates the JVP rule itself for higher
-orders, so a primal computed by plain code (``return x``) would be "consumed" by the first
-differentiation and the second derivative of ``sin(R(x))`` would come out as ``+λ·sin x``.
-Calling the rule keeps every order consistent: each derivative through the GRL applies
-−λ·I (``−λ²·sin x`` for the second, ``λ³·cos x`` for the third). The tangent
-``t · cast(−λ, t.dtype)`` is linear in ``t``, so JAX transposes it into the backward
-``g · cast(−λ, g.dtype)``: one multiply, in the cotangent's own dtype.
-
-λ is an ordinary array argument (never a static one), so a traced λ never retraces, and
-``vmap`` over λ (one λ per example) goes through ``custom_jvp``'s own batching.
+λ is validated once (host values in full, traced ones for rank and dtype at trace time),
+every leaf of ``x`` is checked before anything is staged, and each floating or complex
+leaf goes through ``gradient_reversal_p``; integer and boolean leaves pass through.
 """
 
 from __future__ import annotations
@@ -22,54 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from grl.backends.jax.primitive import gradient_reversal_p
 from grl.backends.jax.validation import lambda_array, leaf_array
 
-_SIXTEEN_BIT = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
-
 Tree = TypeVar("Tree")
-
-
-def cast_negated_lambda(lambda_: jax.Array, dtype: Any) -> jax.Array:
-    """``cast(−λ, dtype)``: 16-bit targets go through float32, as in the NumPy reference."""
-    negated = -lambda_
-    if np.dtype(dtype) in _SIXTEEN_BIT and negated.dtype == np.float64:
-        negated = negated.astype(jnp.float32)
-    return negated.astype(dtype)
-
-
-def scale_by_negated_lambda(tangent: jax.Array, lambda_: jax.Array) -> jax.Array:
-    """``t · cast(−λ, dtype(t))``, one multiply in ``t``'s dtype.
-
-    A complex ``t`` has its real and imaginary parts scaled by the real factor, as the
-    reference specifies: a complex multiply by ``(−λ + 0j)`` would add ``inf·0 = NaN`` and
-    stray signed zeros.
-    """
-    if jnp.issubdtype(tangent.dtype, jnp.complexfloating):
-        return _scale_complex(tangent, lambda_)
-    return tangent * cast_negated_lambda(lambda_, tangent.dtype)
-
-
-@jax.jit
-def _scale_complex(tangent: jax.Array, lambda_: jax.Array) -> jax.Array:
-    # Reverse mode transposes real/imag by adding a +0 part, so a −0 part of a complex
-    # cotangent may come back as +0 (values are exact). Jitting makes that transpose one
-    # XLA computation in eager mode too, so eager and jitted gradients have the same bits
-    # (op-by-op execution flushes subnormal intermediates differently from a fused one).
-    factor = cast_negated_lambda(lambda_, jnp.finfo(tangent.dtype).dtype)
-    return jax.lax.complex(jax.lax.real(tangent) * factor, jax.lax.imag(tangent) * factor)
-
-
-@jax.custom_jvp
-def _reversal(x: jax.Array, lambda_: jax.Array) -> jax.Array:
-    return x
-
-
-@_reversal.defjvp
-def _reversal_jvp(primals: tuple[jax.Array, jax.Array], tangents: tuple[Any, Any]) -> Any:
-    x, lambda_ = primals
-    x_tangent, _ = tangents  # λ is a meta-parameter: its tangent is ignored.
-    lambda_ = jax.lax.stop_gradient(lambda_)
-    return _reversal(x, lambda_), scale_by_negated_lambda(x_tangent, lambda_)
 
 
 def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: jax.Array) -> Any:
@@ -77,7 +24,7 @@ def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: jax.Array) -> Any:
         return leaf  # integers and booleans have no gradient to reverse
     if not isinstance(leaf, jax.Array):
         leaf = jnp.asarray(leaf)
-    return _reversal(leaf, lambda_)
+    return gradient_reversal_p.bind(leaf, lambda_)
 
 
 def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:

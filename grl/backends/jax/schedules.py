@@ -84,15 +84,23 @@ def step_array(step: Any) -> jax.Array:
     return jnp.asarray(step).astype(default_float_dtype())
 
 
+def _opaque(value: float, like: jax.Array) -> jax.Array:
+    """``value`` broadcast like ``like``, as a computed array rather than a constant.
+
+    ``like · 0 + value`` equals ``value`` for every finite ``like``, but XLA cannot fold it
+    (``x · 0`` is not 0 for inf/NaN), so no constant-only rewrite applies to it.
+    """
+    return like * 0.0 + value
+
+
 def _divide(numerator: jax.Array, denominator: float) -> jax.Array:
     """``numerator / denominator``, correctly rounded as in Python.
 
     XLA rewrites a division by a constant into a multiplication by the rounded reciprocal,
-    which is off by one ulp for about a third of all steps. ``numerator · 0 + denominator``
-    is the same value for every finite numerator, but XLA cannot fold it into a constant
-    (``x · 0`` is not 0 for inf/NaN), so a true division is kept.
+    which is one ulp off for about a third of all steps; dividing by an opaque value keeps
+    a true division.
     """
-    return numerator / (numerator * 0.0 + denominator)
+    return numerator / _opaque(denominator, numerator)
 
 
 def _progress(step: jax.Array, total_steps: int) -> jax.Array:
@@ -110,8 +118,9 @@ def _linear(spec: core.Linear, step: jax.Array) -> jax.Array:
 def _dann(spec: core.DANN, step: jax.Array) -> jax.Array:
     shape = jnp.tanh(spec.gamma * _progress(step, spec.total_steps) / 2.0)
     if spec.normalize:
-        # The host's math.tanh, exactly as grl.core computes the divisor.
-        shape = _divide(shape, math.tanh(spec.gamma / 2.0))
+        # The same tanh kernel as the numerator's, so that the curve reaches exactly 1 at
+        # p = 1 (as grl.core's does with math.tanh); XLA's tanh differs from math.tanh.
+        shape = shape / jnp.tanh(_opaque(spec.gamma / 2.0, shape))
     return spec.lo + (spec.hi - spec.lo) * shape
 
 

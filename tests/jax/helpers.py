@@ -1,0 +1,55 @@
+"""Shared helpers of the JAX integration tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+
+from grl.core.reference import gradient_reversal_backward
+
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def bits(array: Any) -> np.ndarray:
+    """Raw bit patterns, so that -0.0 != 0.0 and every rounding difference shows."""
+    array = np.ascontiguousarray(np.asarray(array))
+    width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64, 16: np.uint64}
+    return array.view(width[array.dtype.itemsize])
+
+
+def assert_same_bits(actual: Any, expected: Any) -> None:
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    differ = bits(actual) != bits(expected)
+    assert not differ.any(), (
+        f"{int(differ.sum())} of {differ.size} elements differ in bits: "
+        f"actual {actual.reshape(-1)[:6]} expected {expected.reshape(-1)[:6]}"
+    )
+
+
+def sample(dtype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """Normal numbers of moderate size (no subnormals: the conformance suite covers those)."""
+    values = np.random.default_rng(seed).standard_normal(shape) * 3.0
+    return values.astype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype)
+
+
+def reference_grad(cotangent: Any, lambda_: Any) -> np.ndarray:
+    """The spec's backward ``g · cast(−λ, dtype(g))`` for a JAX or NumPy cotangent."""
+    return gradient_reversal_backward(np.asarray(cotangent), lambda_)
+
+
+def ulp_distance(actual: Any, expected: Any) -> int:
+    """The largest distance in float64 units in the last place (same-sign values)."""
+    actual = np.asarray(actual, dtype=np.float64).reshape(-1)
+    expected = np.asarray(expected, dtype=np.float64).reshape(-1)
+    assert np.all(np.sign(actual) * np.sign(expected) >= 0), "values of opposite sign"
+    return int(np.max(np.abs(actual.view(np.int64) - expected.view(np.int64)), initial=0))
+
+
+def sum_sin(gradient_reversal: Any, x: Any, lambda_: Any) -> Any:
+    """``Σ sin(R_λ(x))``: its second derivative is ``−λ²·sin x``, its third ``λ³·cos x``."""
+    return jnp.sum(jnp.sin(gradient_reversal(x, lambda_)))
