@@ -18,9 +18,11 @@ Which Function runs where:
   the forward copies here, and only here;
 * inside ``torch.compile`` / ``torch.export``: :class:`Reversal`, because Dynamo cannot trace
   a Function with a custom ``jvp``;
-* forward mode inside ``torch.compile``: a graph break to the eager Functions. With
-  ``fullgraph=True`` Dynamo raises an error that gives the reason. Tracing :class:`Reversal`
-  there instead would silently give ``+t``.
+* ``torch.func`` transforms or forward-mode AD inside ``torch.compile``: a graph break to
+  the eager Functions (with ``fullgraph=True`` Dynamo raises an error that gives the
+  reason). Under ``torch.func.grad``/``jvp``, and ``vmap`` with gradients on, Dynamo (torch
+  2.13) traces a custom Function as its plain forward and drops its derivative rules: it
+  would silently give ``+g`` and ``+t`` instead of ``−λ·g`` and ``−λ·t``.
 """
 
 from __future__ import annotations
@@ -94,15 +96,23 @@ class CopyingReversalWithJvp(ReversalWithJvp):
 
 
 @torch.compiler.assume_constant_result
-def forward_mode_active() -> bool:
-    """True inside ``torch.func.jvp``/``jacfwd``/``hessian`` or a ``forward_ad`` dual level.
+def transform_drops_custom_rules() -> bool:
+    """True where Dynamo would trace :class:`Reversal` as its plain forward (see above).
 
-    Dynamo evaluates this once while tracing (it enters functorch transforms for real during
-    tracing) and guards compiled code on the functorch stack, so the answer is not stale.
+    That is inside ``torch.func`` grad/jacrev/jvp/jacfwd/hessian, inside ``vmap`` while
+    gradients are enabled, and inside a ``torch.autograd.forward_ad`` dual level. Dynamo
+    evaluates this once while tracing (it enters functorch transforms for real then) and
+    guards compiled code on the functorch stack and grad mode, so the answer is not stale.
     """
     if forward_ad._current_level >= 0:
         return True
-    return any(layer.key() == TransformType.Jvp for layer in get_interpreter_stack() or ())
+    for layer in get_interpreter_stack() or ():
+        key = layer.key()
+        if key in (TransformType.Grad, TransformType.Jvp):
+            return True
+        if key == TransformType.Vmap and torch.is_grad_enabled():
+            return True
+    return False
 
 
 def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
@@ -114,9 +124,11 @@ def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
 _eager_reverse_from_compiled = torch.compiler.disable(
     _eager_reverse,
     reason=(
-        "grl: forward-mode AD (torch.func.jvp/jacfwd/hessian, torch.autograd.forward_ad) "
-        "through the gradient reversal layer runs eagerly: Dynamo cannot trace its jvp rule. "
-        "Compile without fullgraph=True, or apply forward-mode AD outside torch.compile."
+        "grl: torch.func transforms (grad, jacrev, jvp, jacfwd, hessian; vmap with gradients "
+        "on) and forward-mode AD (torch.autograd.forward_ad) through the gradient reversal "
+        "layer run eagerly: under them Dynamo drops an autograd.Function's custom derivative "
+        "rules and would silently return +g / +t. Compile without fullgraph=True, or apply "
+        "the transform outside torch.compile."
     ),
 )
 
@@ -132,7 +144,7 @@ def reverse(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
     if x.requires_grad and torch.is_grad_enabled() and not torch.compiler.is_exporting():
         lambda_ = lambda_.clone()
     if torch.compiler.is_compiling():
-        if forward_mode_active():
+        if transform_drops_custom_rules():
             return _eager_reverse_from_compiled(x, lambda_)
         return Reversal.apply(x, lambda_)
     return _eager_reverse(x, lambda_)
