@@ -31,6 +31,11 @@ def cast_negated_lambda(lambda_: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
 
 
 def _scale(grad: tf.Tensor, lambda_: tf.Tensor) -> tf.Tensor:
+    if grad.dtype.is_complex:
+        # Scale both parts by the real −λ: a complex multiply by (−λ + 0j) would add
+        # implementation-defined signed zeros (and NaN for inf·0) to the result.
+        factor = cast_negated_lambda(lambda_, grad.dtype.real_dtype)
+        return tf.complex(tf.math.real(grad) * factor, tf.math.imag(grad) * factor)
     return grad * cast_negated_lambda(lambda_, grad.dtype)
 
 
