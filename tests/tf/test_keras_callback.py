@@ -91,7 +91,7 @@ def test_inference_never_advances() -> None:
 def test_every_layer_is_advanced_nested_ones_included() -> None:
     inner = keras.Sequential([keras.Input((1,)), GradientReversal(schedules.linear(4), name="a")])
     inputs = keras.Input((1,))
-    outputs = GradientReversal(0.5, name="b")(inner(inputs))
+    outputs = keras.layers.Dense(1)(GradientReversal(0.5, name="b")(inner(inputs)))
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.SGD(0.1), mean_prediction, jit_compile=False)
     ones = np.ones((6, 1), np.float32)
