@@ -182,6 +182,19 @@ def test_resumed_training_continues_at_lambda_k_bit_for_bit():
         assert_same_bits(second.state_dict()[name], value)
 
 
+def test_loading_into_a_module_that_already_stepped_moves_it_back():
+    saved = GradientReversal(DANN)
+    saved.step()
+    layer = GradientReversal(DANN)
+    for _ in range(5):
+        layer.step()
+    layer.load_state_dict(saved.state_dict())
+    assert_same_bits(layer.lambda_, float32_value(DANN(1)))
+    layer.step()
+    assert int(layer.step_count) == 2
+    assert_same_bits(layer.lambda_, float32_value(DANN(2)))
+
+
 def test_loading_a_checkpoint_of_other_schedule_settings_warns_and_follows_the_schedule():
     saved = GradientReversal(DANN)
     for _ in range(3):
