@@ -20,8 +20,9 @@ where XLA rounds differently from Python:
 
 * ``lo + (hi − lo)·s`` may be fused by XLA into one multiply-add, rounded once instead of
   twice: up to 1 ulp away when ``lo > 0`` (exact when ``lo == 0``);
-* XLA's ``tanh`` is not the C library's ``math.tanh``: a few ulp apart (measured: at most
-  4 ulp for arguments in ``[0, 5]``, which the papers' γ = 10 covers).
+* XLA's ``tanh`` is not the C library's ``math.tanh``: a few ulp apart (measured on every
+  step of 997- and 10,000-step runs: at most 4 ulp with the papers' γ = 10, at most 7 ulp
+  with γ up to 50, where tanh nears its rounding to 1).
 
 ``constant`` and ``linear`` with ``lo == 0`` are bit-exact.
 """
