@@ -131,3 +131,9 @@ def test_optax_join_schedules_and_learning_rate():
         updates, state = update(grads, state)
         lam = schedules.linear(4, lo=0.5, hi=1.5)(count)
         np.testing.assert_array_equal(updates, -lam * grads)
+
+    injected = optax.inject_hyperparams(optax.sgd)(learning_rate=schedules.dann(10))
+    state = injected.init(params)
+    for _ in range(3):
+        _, state = jax.jit(injected.update)(grads, state)
+    assert state.hyperparams["learning_rate"] == schedules.dann(10)(2)

@@ -22,7 +22,8 @@ where XLA rounds differently from Python:
   twice: up to 1 ulp away when ``lo > 0`` (exact when ``lo == 0``);
 * XLA's ``tanh`` is not the C library's ``math.tanh``: a few ulp apart (measured on every
   step of 997- and 10,000-step runs: at most 4 ulp with the papers' γ = 10, at most 7 ulp
-  with γ up to 50, where tanh nears its rounding to 1).
+  with γ up to 50, where tanh nears its rounding to 1). ``normalize`` divides by XLA's own
+  tanh(γ/2), so that the curve still reaches exactly 1 at ``p = 1``, as grl.core's does.
 
 ``constant`` and ``linear`` with ``lo == 0`` are bit-exact.
 """
