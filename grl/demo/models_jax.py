@@ -1,0 +1,142 @@
+"""The demo networks and their training step in JAX (plain functions, one ``jax.jit`` step).
+
+λ and the learning rate are traced arguments of the jitted step, so changing them every
+step never recompiles.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from grl.demo.spec import Config, Layer, Net, Plan
+from grl.jax import gradient_reversal
+
+Params = dict[str, jax.Array]
+
+
+def _apply(layers: tuple[Layer, ...], p: Params, x: jax.Array) -> jax.Array:
+    for layer in layers:
+        kind = layer[0]
+        if kind == "dense":
+            x = x @ p[f"{layer[1]}.w"] + p[f"{layer[1]}.b"]
+        elif kind == "conv":
+            x = (
+                jax.lax.conv_general_dilated(
+                    x,
+                    p[f"{layer[1]}.w"],
+                    (1, 1),
+                    "SAME",
+                    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                )
+                + p[f"{layer[1]}.b"]
+            )
+        elif kind == "relu":
+            x = jax.nn.relu(x)
+        elif kind == "maxpool":
+            x = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        elif kind == "flatten":
+            x = x.reshape(x.shape[0], -1)
+    return x
+
+
+def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    logp = jax.nn.log_softmax(logits)
+    return -jnp.take_along_axis(logp, labels[:, None], axis=1).mean()
+
+
+def _binary_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    # softplus(z) − y·z is −log σ(z) for y = 1 and −log(1 − σ(z)) for y = 0, without overflow.
+    return (jax.nn.softplus(logits) - labels * logits).mean()
+
+
+def _loss(
+    p: Params,
+    net: Net,
+    adversarial: bool,
+    xl: jax.Array,
+    yl: jax.Array,
+    xt: jax.Array,
+    lam: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    if not adversarial:
+        label_loss = _cross_entropy(_apply(net.label_head, p, _apply(net.features, p, xl)), yl)
+        return label_loss, jnp.stack([label_loss, 0.0])
+    f = _apply(net.features, p, jnp.concatenate([xl, xt]))
+    label_loss = _cross_entropy(_apply(net.label_head, p, f[: yl.shape[0]]), yl)
+    d = _apply(net.domain_head, p, gradient_reversal(f, lam))[:, 0]
+    domain_y = jnp.concatenate([jnp.zeros(yl.shape[0]), jnp.ones(xt.shape[0])])
+    domain_loss = _binary_cross_entropy(d, domain_y)
+    return label_loss + domain_loss, jnp.stack([label_loss, domain_loss])
+
+
+@partial(jax.jit, static_argnames=("net", "adversarial", "momentum"), donate_argnums=(0, 1))
+def _step(
+    p: Params,
+    bufs: Params,
+    data: tuple[jax.Array, jax.Array, jax.Array],
+    l_idx: jax.Array,
+    t_idx: jax.Array,
+    lr: jax.Array,
+    lam: jax.Array,
+    net: Net,
+    adversarial: bool,
+    momentum: float,
+) -> tuple[Params, Params, jax.Array]:
+    x, y, xt = data
+    grads, losses = jax.grad(_loss, has_aux=True)(
+        p, net, adversarial, x[l_idx], y[l_idx], xt[t_idx], lam
+    )
+    # torch.optim.SGD's momentum: buf = μ·buf + g; p -= lr·buf.
+    bufs = jax.tree.map(lambda b, g: momentum * b + g, bufs, grads)
+    p = jax.tree.map(lambda w, b: w - lr * b, p, bufs)
+    return p, bufs, losses
+
+
+class Trainer:
+    """Runs one method's training plan step by step; same maths as the torch and TF trainers."""
+
+    def __init__(
+        self,
+        config: Config,
+        params: dict[str, np.ndarray],
+        plan: Plan,
+        labelled: tuple[np.ndarray, np.ndarray],
+        target: np.ndarray,
+        adversarial: bool,
+    ) -> None:
+        self.net, self.plan = config.net, plan
+        self.momentum, self.adversarial = config.momentum, adversarial
+        self.params = {k: jnp.asarray(v) for k, v in params.items()}
+        self.bufs = {k: jnp.zeros_like(v) for k, v in self.params.items()}
+        self.data = (jnp.asarray(labelled[0]), jnp.asarray(labelled[1]), jnp.asarray(target))
+        self.losses: list[jax.Array] = []
+
+    def step(self, i: int) -> None:
+        """One SGD step of the plan."""
+        plan = self.plan
+        self.params, self.bufs, losses = _step(
+            self.params,
+            self.bufs,
+            self.data,
+            plan.labelled_idx[i],
+            plan.target_idx[i],
+            plan.lr[i],
+            plan.lambda_[i],
+            self.net,
+            self.adversarial,
+            self.momentum,
+        )
+        self.losses.append(losses)
+
+    def loss_history(self) -> np.ndarray:
+        """(steps, 2): label loss and domain loss of each step so far."""
+        return np.asarray(jnp.stack(self.losses)) if self.losses else np.zeros((0, 2))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class logits for NumPy inputs."""
+        f = _apply(self.net.features, self.params, jnp.asarray(x, jnp.float32))
+        return np.asarray(_apply(self.net.label_head, self.params, f))

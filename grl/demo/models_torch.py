@@ -1,0 +1,116 @@
+"""The demo networks and their training step in PyTorch (an ``nn.Module`` and ``torch.optim``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from grl.demo.spec import Config, Layer, Net, Plan
+from grl.torch import GradientReversal
+
+
+class _NHWCFlatten(nn.Module):
+    """Flatten in NHWC order, so that dense kernels match the TF and JAX layouts."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1) if x.dim() == 4 else x
+
+
+def _build(layers: tuple[Layer, ...], params: dict[str, np.ndarray]) -> nn.Sequential:
+    modules: list[nn.Module] = []
+    for layer in layers:
+        kind = layer[0]
+        if kind == "dense":
+            m = nn.Linear(layer[2], layer[3])
+            m.weight.data = torch.tensor(params[f"{layer[1]}.w"].T.copy())
+        elif kind == "conv":
+            m = nn.Conv2d(layer[2], layer[3], 3, padding=1)
+            m.weight.data = torch.tensor(params[f"{layer[1]}.w"].transpose(3, 2, 0, 1).copy())
+        else:
+            m = {"relu": nn.ReLU, "maxpool": lambda: nn.MaxPool2d(2), "flatten": _NHWCFlatten}[
+                kind
+            ]()
+        if kind in ("dense", "conv"):
+            m.bias.data = torch.tensor(params[f"{layer[1]}.b"])
+        modules.append(m)
+    return nn.Sequential(*modules)
+
+
+class DANNModel(nn.Module):
+    """G_f, G_y and GRL → G_d; ``forward`` returns (features, class logits)."""
+
+    def __init__(self, net: Net, params: dict[str, np.ndarray]) -> None:
+        super().__init__()
+        self.features = _build(net.features, params)
+        self.label_head = _build(net.label_head, params)
+        self.grl = GradientReversal(0.0)
+        self.domain_head = _build(net.domain_head, params)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.features(x)
+        return f, self.label_head(f)
+
+    def domain_logits(self, f: torch.Tensor) -> torch.Tensor:
+        return self.domain_head(self.grl(f)).squeeze(1)
+
+
+def _images_first(x: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    return t.permute(0, 3, 1, 2).contiguous() if t.dim() == 4 else t
+
+
+class Trainer:
+    """Runs one method's training plan step by step; same maths as the TF and JAX trainers."""
+
+    def __init__(
+        self,
+        config: Config,
+        params: dict[str, np.ndarray],
+        plan: Plan,
+        labelled: tuple[np.ndarray, np.ndarray],
+        target: np.ndarray,
+        adversarial: bool,
+    ) -> None:
+        self.model = DANNModel(config.net, params)
+        self.plan = plan
+        self.adversarial = adversarial
+        self.x, self.y = _images_first(labelled[0]), torch.from_numpy(labelled[1])
+        self.xt = _images_first(target)
+        self.l_idx = torch.from_numpy(plan.labelled_idx)
+        self.t_idx = torch.from_numpy(plan.target_idx)
+        n = plan.labelled_idx.shape[1]
+        self.domain_y = torch.cat([torch.zeros(n), torch.ones(n)])
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum)
+        self.losses: list[torch.Tensor] = []
+
+    def step(self, i: int) -> None:
+        """One SGD step of the plan."""
+        xl, yl = self.x[self.l_idx[i]], self.y[self.l_idx[i]]
+        if self.adversarial:
+            self.model.grl.set_lambda(float(self.plan.lambda_[i]))
+            f, _ = self.model(torch.cat([xl, self.xt[self.t_idx[i]]]))
+            label_loss = F.cross_entropy(self.model.label_head(f[: len(yl)]), yl)
+            domain_loss = F.binary_cross_entropy_with_logits(
+                self.model.domain_logits(f), self.domain_y
+            )
+        else:
+            label_loss = F.cross_entropy(self.model(xl)[1], yl)
+            domain_loss = torch.zeros(())
+        for group in self.opt.param_groups:
+            group["lr"] = float(self.plan.lr[i])
+        self.opt.zero_grad(set_to_none=True)
+        (label_loss + domain_loss).backward()
+        self.opt.step()
+        self.losses.append(torch.stack([label_loss.detach(), domain_loss.detach()]))
+
+    def loss_history(self) -> np.ndarray:
+        """(steps, 2): label loss and domain loss of each step so far."""
+        return torch.stack(self.losses).numpy() if self.losses else np.zeros((0, 2))
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class logits for NumPy inputs."""
+        self.model.eval()
+        return self.model(_images_first(x.astype(np.float32)))[1].numpy()

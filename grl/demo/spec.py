@@ -1,0 +1,149 @@
+"""One framework-neutral description of each demo network, its initial weights and its training.
+
+Each backend builds its model from the same :class:`Net` layer list, loads the same NumPy
+initial weights (:func:`init_params`) and follows the same per-step batches, learning rates
+and λ values (:func:`make_plan`), so the three backends compute the same numbers up to
+floating-point rounding.
+
+Layout conventions shared by all backends: images are NHWC; conv kernels are HWIO
+(kh, kw, in, out); dense kernels are (in, out); "flatten" flattens in NHWC order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from grl.core import schedules
+
+METHODS = ("source_only", "dann", "target_only")
+
+# A layer is a tuple: ("dense", name, n_in, n_out), ("conv", name, c_in, c_out) (3×3, "same"
+# padding, stride 1), ("maxpool",) (2×2, stride 2), ("relu",), ("flatten",).
+Layer = tuple
+
+
+@dataclass(frozen=True)
+class Net:
+    """Feature extractor G_f, label head G_y and domain head G_d (one logit)."""
+
+    features: tuple[Layer, ...]
+    label_head: tuple[Layer, ...]
+    domain_head: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines one experiment's training, shared by all backends."""
+
+    net: Net
+    steps: int
+    batch: int  # labelled batch; DANN adds a target batch of the same size
+    lr: float
+    lambda_hi: float
+    lr_anneal: bool = True  # μ_p = μ0 / (1 + 10 p)^0.75, as in both papers
+    momentum: float = 0.9
+
+
+def moons_net(hidden: int = 32, domain_hidden: int = 32) -> Net:
+    """A small ReLU MLP for 2-D points."""
+    return Net(
+        features=(
+            ("dense", "f1", 2, hidden),
+            ("relu",),
+            ("dense", "f2", hidden, hidden),
+            ("relu",),
+        ),
+        label_head=(("dense", "y1", hidden, 2),),
+        domain_head=(
+            ("dense", "d1", hidden, domain_hidden),
+            ("relu",),
+            ("dense", "d2", domain_hidden, 1),
+        ),
+    )
+
+
+def digits_net(
+    size: int, c1: int = 16, c2: int = 32, feat: int = 64, domain_hidden: int = 64
+) -> Net:
+    """Two 3×3 conv + max-pool blocks, then a dense feature layer (the MNIST-M design, shrunk)."""
+    flat = c2 * (size // 4) ** 2
+    return Net(
+        features=(
+            ("conv", "c1", 3, c1),
+            ("relu",),
+            ("maxpool",),
+            ("conv", "c2", c1, c2),
+            ("relu",),
+            ("maxpool",),
+            ("flatten",),
+            ("dense", "f1", flat, feat),
+            ("relu",),
+        ),
+        label_head=(("dense", "y1", feat, 10),),
+        domain_head=(
+            ("dense", "d1", feat, domain_hidden),
+            ("relu",),
+            ("dense", "d2", domain_hidden, 1),
+        ),
+    )
+
+
+def init_params(net: Net, seed: int) -> dict[str, np.ndarray]:
+    """He-uniform kernels and zero biases, drawn in NumPy so that every backend starts equal."""
+    rng = np.random.default_rng([seed, 3])
+    params: dict[str, np.ndarray] = {}
+    for layer in net.features + net.label_head + net.domain_head:
+        if layer[0] not in ("dense", "conv"):
+            continue
+        kind, name, n_in, n_out = layer
+        shape = (n_in, n_out) if kind == "dense" else (3, 3, n_in, n_out)
+        fan_in = n_in if kind == "dense" else 9 * n_in
+        bound = np.sqrt(6.0 / fan_in)
+        params[f"{name}.w"] = rng.uniform(-bound, bound, shape).astype(np.float32)
+        params[f"{name}.b"] = np.zeros(n_out, np.float32)
+    return params
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per-step batch indices, learning rates and λ values, computed once in NumPy."""
+
+    labelled_idx: np.ndarray  # (steps, batch) into the labelled training set
+    target_idx: np.ndarray  # (steps, batch) into the unlabelled target set (DANN only)
+    lr: np.ndarray  # (steps,) float32
+    lambda_: np.ndarray  # (steps,) float32; 0 for the non-adversarial methods
+
+
+def make_plan(config: Config, method: str, n_labelled: int, n_target: int, seed: int) -> Plan:
+    """Sample with replacement, as a stream of random mini-batches, identically for all backends."""
+    rng = np.random.default_rng([seed, 4])
+    steps, batch = config.steps, config.batch
+    labelled = rng.integers(n_labelled, size=(steps, batch))
+    target = rng.integers(n_target, size=(steps, batch))
+    progress = np.arange(steps) / steps
+    lr = (
+        config.lr / (1.0 + 10.0 * progress) ** 0.75
+        if config.lr_anneal
+        else np.full(steps, config.lr)
+    )
+    lam_schedule = schedules.dann(steps, gamma=10.0, lo=0.0, hi=config.lambda_hi)
+    lam = np.array([lam_schedule(s) for s in range(steps)]) if method == "dann" else np.zeros(steps)
+    return Plan(labelled, target, lr.astype(np.float32), lam.astype(np.float32))
+
+
+def config_for(experiment: str, steps: int | None = None) -> Config:
+    """The training setup of ``experiment``; ``steps`` overrides its length."""
+    if experiment == "moons":
+        config = Config(moons_net(16, 64), steps=2000, batch=64, lr=0.05, lambda_hi=2.0)
+    elif experiment == "digits":
+        config = Config(digits_net(16), steps=1000, batch=32, lr=0.01, lambda_hi=1.0)
+    else:
+        raise ValueError(f"unknown experiment {experiment!r}")
+    return config if steps is None else replace(config, steps=steps)
+
+
+def methods_for(experiment: str) -> tuple[str, ...]:
+    """Moons has no train-on-target ceiling to report (the paper shows none)."""
+    return METHODS[:2] if experiment == "moons" else METHODS

@@ -1,0 +1,121 @@
+"""The demo CLI end to end on a few steps per backend: records, table, JSON and figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grl.demo.cli import build_parser, main
+from tests.backends import BACKENDS, require
+
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+pytest.importorskip("tqdm")
+
+KEYS = {"experiment", "backend", "method", "seed", "source_accuracy", "target_accuracy",
+        "seconds"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cli_runs_both_experiments(backend: str, tmp_path: Path, capsys) -> None:
+    require(backend)
+    out = tmp_path / "out" / "results.json"
+    plots = tmp_path / "plots"
+    code = main(["--backend", backend, "--steps", "4", "--seeds", "0,3", "--quiet",
+                 "--json", str(out), "--plot-dir", str(plots)])
+    assert code == 0
+    records = json.loads(out.read_text())
+    expected = {("moons", m, s) for m in ("source_only", "dann") for s in (0, 3)}
+    expected |= {("digits", m, s) for m in ("source_only", "dann", "target_only") for s in (0, 3)}
+    assert {(r["experiment"], r["method"], r["seed"]) for r in records} == expected
+    assert len(records) == len(expected)
+    for r in records:
+        assert set(r) == KEYS
+        assert r["backend"] == backend
+        assert 0.0 <= r["source_accuracy"] <= 1.0 and 0.0 <= r["target_accuracy"] <= 1.0
+        assert r["seconds"] > 0
+    for name in (f"moons_{backend}.png", "digits_samples.png", "digits_accuracy.png"):
+        data = (plots / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 1000
+    table = capsys.readouterr().out
+    assert "target acc" in table and f"digits      {backend}" in table
+
+
+def test_same_seed_same_numbers(tmp_path: Path) -> None:
+    """Runs are deterministic: the same command gives the same accuracies."""
+    require("torch")
+    runs = []
+    for k in range(2):
+        path = tmp_path / f"{k}.json"
+        main(["--backend", "torch", "--experiment", "moons", "--steps", "20", "--seeds", "1",
+              "--quiet", "--json", str(path)])
+        runs.append([(r["source_accuracy"], r["target_accuracy"])
+                     for r in json.loads(path.read_text())])
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--backend", "mxnet"], "invalid choice"),
+        (["--experiment", "mnist"], "invalid choice"),
+        (["--seeds", "a,b"], "comma-separated"),
+        (["--seeds", "0,0"], "distinct"),
+        (["--seeds", "-1"], "distinct and >= 0"),
+        (["--steps", "0"], "positive integer"),
+        (["--steps", "ten"], "positive integer"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_options_are_argparse_errors(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_framework_named_is_an_error(monkeypatch, capsys) -> None:
+    from grl.demo import cli
+
+    monkeypatch.setattr(cli, "_usable", lambda b: "tensorflow is not installed")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--backend", "tf", "--steps", "1"])
+    assert exit_info.value.code == 2
+    assert "backend 'tf' is unavailable" in capsys.readouterr().err
+
+
+def test_missing_framework_in_all_is_skipped(monkeypatch, capsys, tmp_path: Path) -> None:
+    require("torch")
+    from grl.demo import cli
+
+    real = cli._usable
+    monkeypatch.setattr(cli, "_usable", lambda b: None if b == "torch" else f"no {b} here")
+    out = tmp_path / "r.json"
+    assert main(["--experiment", "moons", "--steps", "2", "--seeds", "0", "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "skipping backend tf: no tf here" in err and "skipping backend jax" in err
+    assert {r["backend"] for r in json.loads(out.read_text())} == {"torch"}
+    assert real("torch") is None
+
+
+def test_module_entry_point_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "grl.demo", "--help"], capture_output=True,
+                            text=True, check=True, timeout=120)
+    for option in ("--backend", "--experiment", "--seeds", "--steps", "--json", "--plot-dir",
+                   "--quiet"):
+        assert option in result.stdout
+
+
+def test_torch_only_run_does_not_import_other_frameworks() -> None:
+    require("torch")
+    code = ("import sys; from grl.demo.cli import main; "
+            "main(['--backend', 'torch', '--experiment', 'moons', '--steps', '2', '--seeds', '0',"
+            " '--quiet']); "
+            "print(sorted(m for m in ('tensorflow', 'jax') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
