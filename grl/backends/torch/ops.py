@@ -12,6 +12,7 @@ import torch
 
 from grl.backends.torch.functions import cast_negated_lambda, reverse
 from grl.core import lambda_ as spec
+from grl.core import schedules
 
 __all__ = ["cast_negated_lambda", "check_lambda_tensor", "gradient_reversal", "lambda_tensor"]
 
@@ -58,6 +59,12 @@ def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
         if lambda_.device.type == "cpu" and not torch.compiler.is_compiling():
             spec.check_real_value(float(lambda_), lambda_)
         return lambda_
+    if schedules.is_schedule(lambda_):
+        raise TypeError(
+            f"gradient_reversal takes {spec.ARGUMENT} as a number or a 0-d tensor, not the "
+            f"schedule {spec.describe(lambda_)}: a schedule needs a step count. Use "
+            "grl.torch.GradientReversal(lambda_=schedule), or pass schedule(step)."
+        )
     value = spec.validate_lambda_number(lambda_)
     # A CPU scalar is passed to device kernels by value: no host-to-device copy.
     return torch.tensor(value, dtype=torch.float64)
