@@ -1,7 +1,7 @@
 """grl for JAX: the gradient reversal layer for every JAX transformation.
 
 * :func:`gradient_reversal` — ``R_λ(x) = x`` forward, ``−λ·I`` for every derivative, on an
-  array or any pytree of arrays (a ``jax.custom_jvp`` rule).
+  array or any pytree of arrays (a JAX primitive whose JVP rule binds itself).
 * :mod:`schedules` — optax-compatible, jittable λ schedules ``step -> λ``.
 * ``nnx`` — :class:`grl.jax.nnx.GradientReversal`, a Flax NNX module (λ and step as state).
 * ``linen`` — :class:`grl.jax.linen.GradientReversal`, a Flax Linen module, and ``advance``.

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from grl.backends.jax.primitive import gradient_reversal_p
-from grl.backends.jax.validation import lambda_array, leaf_array
+from grl.backends.jax.validation import is_array_leaf, lambda_array, leaf_type_error
 
 Tree = TypeVar("Tree")
 
@@ -53,7 +53,8 @@ def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:
         ValueError: ``lambda_`` is negative, NaN, infinite, or not 0-d.
     """
     lam = lambda_array(lambda_)
-    paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(x)
+    leaves, treedef = jax.tree_util.tree_flatten(x)
     # Every leaf is checked before any is staged, so a bad leaf leaves no half-built graph.
-    leaves = [leaf_array(leaf, jax.tree_util.keystr(path)) for path, leaf in paths_and_leaves]
+    if not all(is_array_leaf(leaf) for leaf in leaves):
+        raise leaf_type_error(x)
     return jax.tree_util.tree_unflatten(treedef, [_reverse_leaf(leaf, lam) for leaf in leaves])

@@ -60,19 +60,24 @@ def _raise_rank(lambda_: Any) -> None:
         raise ValueError(f"{error}{_VMAP_HINT}") from None
 
 
-def leaf_array(leaf: Any, path: str) -> jax.Array | np.ndarray:
-    """A leaf of ``x`` as an array; anything that is not a JAX or NumPy array is refused.
+def is_array_leaf(leaf: Any) -> bool:
+    """JAX arrays (tracers included) and NumPy arrays or scalars.
 
-    Python scalars are refused too: a constant cannot carry a gradient, so a Python
-    number in ``x`` is almost always a mistake (wrap it with ``jnp.asarray`` if meant).
+    Python scalars are refused: a constant cannot carry a gradient, so a Python number in
+    ``x`` is almost always a mistake (wrap it with ``jnp.asarray`` if meant).
     """
-    if isinstance(leaf, jax.Array | np.ndarray | np.generic):
-        return leaf
-    where = f"x{path}" if path else "x"
-    raise TypeError(
-        f"{where} must be a JAX or NumPy array (or a pytree of them); got "
-        f"{spec.describe(leaf)} of type {type(leaf).__name__}"
-    )
+    return isinstance(leaf, jax.Array | np.ndarray | np.generic)
+
+
+def leaf_type_error(tree: Any) -> TypeError:
+    """The error for the first leaf of ``tree`` that is not an array, naming its path."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if not is_array_leaf(leaf):
+            return TypeError(
+                f"x{jax.tree_util.keystr(path)} must be a JAX or NumPy array (or a pytree of "
+                f"them); got {spec.describe(leaf)} of type {type(leaf).__name__}"
+            )
+    raise AssertionError("every leaf is an array")
 
 
 def check_steps(steps: Any) -> Any:
