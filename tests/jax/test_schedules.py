@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grl.core import golden
 from grl.core import schedules as core
 from tests.backends import require
 from tests.jax.helpers import ulp_distance
@@ -72,6 +73,18 @@ def test_dann_matches_core_in_float64_up_to_xla_tanh(total_steps):
                     assert values[steps <= 0].tolist() == [lo] * 4  # tanh(0) = 0 exactly
                     if normalize:  # the curve ends exactly where grl.core's does
                         assert values[steps >= total_steps].tolist() == [expected[-1]] * 4
+
+
+def test_golden_schedule_vectors_shared_by_every_backend():
+    with jax.enable_x64(True):
+        for case in golden.load()["schedules"]:
+            schedule = schedules.from_config(case["config"])
+            expected = np.asarray([float.fromhex(value) for value in case["values"]])
+            values = _jax_values(schedule, np.asarray(case["steps"]))
+            exact = schedule.name == "constant" or (
+                schedule.name == "linear" and schedule.spec.lo == 0
+            )
+            assert ulp_distance(values, expected) <= (0 if exact else DANN_ANY_ULPS), case["config"]
 
 
 def test_float32_without_x64_stays_within_a_few_float32_ulps():
