@@ -81,10 +81,10 @@ def test_golden_schedule_vectors_shared_by_every_backend():
             schedule = schedules.from_config(case["config"])
             expected = np.asarray([float.fromhex(value) for value in case["values"]])
             values = _jax_values(schedule, np.asarray(case["steps"]))
-            exact = schedule.name == "constant" or (
-                schedule.name == "linear" and schedule.spec.lo == 0
-            )
-            assert ulp_distance(values, expected) <= (0 if exact else DANN_ANY_ULPS), case["config"]
+            spec = schedule.spec
+            exact = spec.name == "constant" or (spec.name == "linear" and spec.lo == 0)
+            allowed = 0 if exact else DANN_PAPER_ULPS  # measured: at most 3 on these vectors
+            assert ulp_distance(values, expected) <= allowed, case["config"]
 
 
 def test_float32_without_x64_stays_within_a_few_float32_ulps():
