@@ -1,0 +1,57 @@
+"""The benchmark's result records: plain dicts, one per measurement, written as JSON.
+
+Sections and their keys:
+
+* ``micro``: framework, mode, dtype, size, method, kind (forward / backward /
+  forward+backward), seconds (median per call);
+* ``memory``: framework, what, method, bytes (and ``zero_copy`` where it applies);
+* ``macro``: framework, model, mode, method, seconds (median per training step);
+* ``compiles``: framework, method, steps, compiles, graph_breaks, usage;
+* ``peers``: framework, name, version, error (installed peers, or why they are missing);
+* ``methods``: framework, method, origin (grl, a baseline, a package, a re-written pattern).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+FORWARD, BACKWARD, BOTH = "forward", "backward", "forward+backward"
+KINDS = (FORWARD, BACKWARD, BOTH)
+GRL, IDENTITY, FLOOR = "grl", "identity", "floor"
+
+
+def micro(
+    framework: str, mode: str, dtype: str, size: int, medians: dict[tuple[str, str], float]
+) -> list[Record]:
+    return [
+        {
+            "section": "micro",
+            "framework": framework,
+            "mode": mode,
+            "dtype": dtype,
+            "size": size,
+            "method": method,
+            "kind": kind,
+            "seconds": seconds,
+        }
+        for (method, kind), seconds in medians.items()
+    ]
+
+
+def method_origins(framework: str, origins: dict[str, str]) -> list[Record]:
+    return [
+        {"section": "methods", "framework": framework, "method": method, "origin": origin}
+        for method, origin in origins.items()
+    ]
+
+
+def find(records: list[Record], **keys: Any) -> list[Record]:
+    """The records whose fields equal every given key."""
+    return [r for r in records if all(r.get(k) == v for k, v in keys.items())]
+
+
+def one(records: list[Record], **keys: Any) -> Record | None:
+    found = find(records, **keys)
+    return found[0] if found else None

@@ -1,0 +1,68 @@
+"""How big and how often: the full benchmark and the quick (CI) mode."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repeat counts of one benchmark run.
+
+    ``repeats`` interleaved samples are taken per case and the median is reported; each
+    sample runs a case ``n`` times, with ``n`` chosen so that a sample lasts at least
+    ``min_sample_s`` (so small sizes are not lost in the timer's resolution).
+    ``torch_backend`` is the ``torch.compile`` backend of the compiled mode.
+    """
+
+    sizes: tuple[int, ...]
+    dtypes: tuple[str, ...]
+    modes: tuple[str, ...]
+    repeats: int
+    min_sample_s: float
+    macro_repeats: int
+    macro_steps_per_sample: int
+    schedule_steps: int
+    memory_size: int
+    quick: bool
+    torch_backend: str = "inductor"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        fields = {**data}
+        for key in ("sizes", "dtypes", "modes"):
+            fields[key] = tuple(fields[key])
+        return cls(**fields)
+
+
+FULL = Settings(
+    sizes=(1_000, 30_000, 1_000_000, 30_000_000),
+    dtypes=("float32", "bfloat16"),
+    modes=("eager", "compiled"),
+    repeats=7,
+    min_sample_s=0.02,
+    macro_repeats=9,
+    macro_steps_per_sample=3,
+    schedule_steps=1_000,
+    memory_size=1_000_000,
+    quick=False,
+)
+
+QUICK = Settings(
+    sizes=(1_000, 20_000),
+    dtypes=("float32", "bfloat16"),
+    modes=("eager", "compiled"),
+    repeats=2,
+    min_sample_s=0.0,
+    macro_repeats=1,
+    macro_steps_per_sample=1,
+    schedule_steps=30,
+    memory_size=20_000,
+    quick=True,
+    # Structure, not speed: aot_eager traces and differentiates exactly what inductor
+    # would, without a C++ compile per graph.
+    torch_backend="aot_eager",
+)

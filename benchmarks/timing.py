@@ -1,0 +1,52 @@
+"""Medians of interleaved repeats: the only timing rule of the benchmark.
+
+On a shared machine the load changes from second to second. Timing case A for a while and
+then case B would fold that drift into the A/B ratio; taking one sample of every case in
+turn (in a rotating order), many times over, and comparing medians does not.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+Case = Callable[[], object]
+
+
+def calibrate(case: Case, min_sample_s: float, max_calls: int = 10_000) -> int:
+    """How many calls make one sample last at least ``min_sample_s`` (after a warm-up call)."""
+    case()
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            case()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_sample_s or calls >= max_calls:
+            return calls
+        calls = min(max_calls, max(calls * 2, int(calls * min_sample_s / max(elapsed, 1e-7))))
+
+
+def interleaved_medians(
+    cases: dict[str, Case], repeats: int, min_sample_s: float
+) -> dict[str, float]:
+    """Median seconds per call of each case, from ``repeats`` interleaved samples.
+
+    Each case must block until its work is done (e.g. ``block_until_ready``), or its time
+    would only be the dispatch.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1; got {repeats}")
+    names = list(cases)
+    calls = {name: calibrate(cases[name], min_sample_s) for name in names}
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            case, n = cases[name], calls[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                case()
+            samples[name].append((time.perf_counter() - start) / n)
+    return {name: statistics.median(values) for name, values in samples.items()}

@@ -1,0 +1,131 @@
+"""PyTorch macro benchmark: one DANN training step with grl, or with identity in its place.
+
+The step is the usual one: ``zero_grad``, forward and loss (``torch.compile``-d in the
+compiled mode), ``backward``, ``optimizer.step()``, and for grl ``step_all`` to advance
+the λ schedule. Both variants start from the same weights and see the same batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from benchmarks import dann_spec, records
+from benchmarks.dann_spec import ModelSpec
+from benchmarks.settings import Settings
+from benchmarks.timing import interleaved_medians
+from grl.core import schedules
+from grl.torch import GradientReversal, step_all
+
+
+class NHWCFlatten(nn.Module):
+    """Flatten in NHWC order, so that the dense kernels match the TF and JAX layouts."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def _dense(params: dict, name: str) -> nn.Linear:
+    weight = params[f"{name}.w"]
+    layer = nn.Linear(*weight.shape)
+    layer.weight.data = torch.tensor(weight.T.copy())
+    layer.bias.data = torch.tensor(params[f"{name}.b"])
+    return layer
+
+
+def _conv(params: dict, name: str) -> nn.Conv2d:
+    weight = params[f"{name}.w"]
+    layer = nn.Conv2d(weight.shape[2], weight.shape[3], 3, padding=1)
+    layer.weight.data = torch.tensor(weight.transpose(3, 2, 0, 1).copy())
+    layer.bias.data = torch.tensor(params[f"{name}.b"])
+    return layer
+
+
+class DANN(nn.Module):
+    """G_f, then G_y on the source half and ``reversal`` → G_d on both halves."""
+
+    def __init__(self, spec: ModelSpec, params: dict, reversal: nn.Module):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        for i in range(len(spec.conv)):
+            blocks += [_conv(params, f"c{i}"), nn.ReLU(), nn.MaxPool2d(2)]
+        if spec.conv:
+            blocks.append(NHWCFlatten())
+        for i in range(len(spec.features)):
+            blocks += [_dense(params, f"f{i}"), nn.ReLU()]
+        self.features = nn.Sequential(*blocks)
+        self.label_head = _dense(params, "y")
+        self.reversal = reversal
+        self.domain_head = nn.Sequential(_dense(params, "d0"), nn.ReLU(), _dense(params, "d1"))
+
+    def forward(self, source: torch.Tensor, target: torch.Tensor) -> tuple:
+        features = self.features(torch.cat([source, target]))
+        label_logits = self.label_head(features[: source.shape[0]])
+        domain_logits = self.domain_head(self.reversal(features)).squeeze(1)
+        return label_logits, domain_logits
+
+
+def dann_loss(model: DANN, data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``L_y + L_d``: the GRL inside the model turns ``L_d``'s gradient into ``−λ·∂L_d``."""
+    label_logits, domain_logits = model(data["source"], data["target"])
+    return F.cross_entropy(label_logits, data["labels"]) + F.binary_cross_entropy_with_logits(
+        domain_logits, data["domains"]
+    )
+
+
+def reversal_for(variant: str) -> nn.Module:
+    if variant == records.GRL:
+        return GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
+    return nn.Identity()
+
+
+def make_step(spec: ModelSpec, variant: str, mode: str, backend: str) -> Callable[[], None]:
+    """A closure that runs one full training step of ``variant`` (grl or identity)."""
+    data = {
+        key: torch.from_numpy(value.transpose(0, 3, 1, 2).copy() if value.ndim == 4 else value)
+        for key, value in dann_spec.batch(spec).items()
+    }
+    model = DANN(spec, dann_spec.init_params(spec), reversal_for(variant))
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM
+    )
+    loss_fn = dann_loss if mode == "eager" else torch.compile(dann_loss, backend=backend)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model, data).backward()
+        optimizer.step()
+        if variant == records.GRL:
+            step_all(model)
+
+    return step
+
+
+def steps_for(spec: ModelSpec, mode: str, backend: str) -> dict[str, Callable[[], None]]:
+    return {v: make_step(spec, v, mode, backend) for v in (records.GRL, records.IDENTITY)}
+
+
+def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:
+    from benchmarks import torch_memory
+
+    results: list[records.Record] = []
+    for spec in dann_spec.MODELS:
+        for mode in settings.modes:
+            steps = steps_for(spec, mode, backend)
+            results += torch_memory.step_peak_records(steps, spec.name, mode)
+            medians = interleaved_medians(steps, settings.macro_repeats, settings.min_sample_s * 5)
+            results += [
+                {
+                    "section": "macro",
+                    "framework": "torch",
+                    "model": spec.name,
+                    "mode": mode,
+                    "method": variant,
+                    "seconds": seconds,
+                }
+                for variant, seconds in medians.items()
+            ]
+    return results

@@ -1,0 +1,71 @@
+"""One framework's benchmarks in a process of its own: ``python -m benchmarks.worker torch``.
+
+Thread counts must be fixed before the framework starts its thread pools, so this module
+sets them through the environment first and imports the framework only afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+
+FRAMEWORKS = ("torch", "tf", "jax")
+SECTIONS = ("compiles", "memory", "micro", "macro")
+
+
+def limit_threads(threads: int) -> None:
+    """Pin every framework's intra-op pool to ``threads`` (before any import)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # TensorFlow reports CPU memory only from its BFC allocator (see tf_memory).
+    os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if threads == 1 and "multi_thread_eigen" not in flags:
+        flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    os.environ["XLA_FLAGS"] = flags.strip()
+    os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("framework", choices=FRAMEWORKS)
+    parser.add_argument("--settings", required=True, help="Settings as JSON")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True, help="where to write the JSON records")
+    args = parser.parse_args(argv)
+    limit_threads(args.threads)
+
+    from benchmarks.settings import Settings
+
+    settings = Settings.from_dict(json.loads(args.settings))
+    sections = tuple(s for s in args.sections.split(",") if s)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+    module = importlib.import_module(f"benchmarks.{args.framework}_bench")
+    module.configure(args.threads)
+    start = time.perf_counter()
+    results = module.run(settings, sections)
+    results.append(
+        {
+            "section": "run",
+            "framework": args.framework,
+            "seconds": time.perf_counter() - start,
+            "threads": args.threads,
+        }
+    )
+    with open(args.out, "w") as handle:
+        json.dump(results, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
