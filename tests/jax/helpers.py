@@ -1,14 +1,16 @@
-"""Shared helpers of the JAX integration tests."""
+"""Shared helpers of the JAX integration tests (importable without JAX installed)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
+import pytest
 
 from grl.core.reference import gradient_reversal_backward
+from tests.backends import required_backends
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -52,4 +54,24 @@ def ulp_distance(actual: Any, expected: Any) -> int:
 
 def sum_sin(gradient_reversal: Any, x: Any, lambda_: Any) -> Any:
     """``Σ sin(R_λ(x))``: its second derivative is ``−λ²·sin x``, its third ``λ³·cos x``."""
+    import jax.numpy as jnp  # here, so that importing the helpers never needs JAX
+
     return jnp.sum(jnp.sin(gradient_reversal(x, lambda_)))
+
+
+def require_module(name: str) -> Any:
+    """Import an optional JAX-ecosystem package (flax, optax, orbax.checkpoint).
+
+    Missing: a skip, or a failure when GRL_REQUIRE_BACKENDS requires jax (as CI sets), so
+    the Flax layers and the optax/orbax integrations are never silently left untested.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        if "jax" in required_backends():
+            pytest.fail(
+                f"{name} is needed by the JAX integration tests when GRL_REQUIRE_BACKENDS "
+                f"requires jax: {error}",
+                pytrace=False,
+            )
+        pytest.skip(f"{name} is not installed (pip install 'grl[flax]' optax orbax-checkpoint)")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from tests.backends import require
-from tests.jax.helpers import assert_same_bits, reference_grad, sample
+from tests.jax.helpers import assert_same_bits, reference_grad, require_module, sample
 
 grl_jax = require("jax")
-pytest.importorskip("flax")
+require_module("flax")
 
 import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402

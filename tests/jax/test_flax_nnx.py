@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from tests.backends import require
-from tests.jax.helpers import assert_same_bits, reference_grad, sample
+from tests.jax.helpers import assert_same_bits, reference_grad, require_module, sample
 
 grl_jax = require("jax")
-pytest.importorskip("flax")
+require_module("flax")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -59,7 +59,7 @@ def test_advance_under_nnx_jit_follows_the_schedule_without_retracing():
 
 
 def test_optax_schedules_are_accepted():
-    optax = pytest.importorskip("optax")
+    optax = require_module("optax")
     layer = GradientReversal(optax.linear_schedule(0.0, 2.0, transition_steps=4))
     layer.advance(2)
     assert float(layer.lambda_[...]) == 1.0
@@ -123,7 +123,7 @@ def test_nnx_state_round_trip_restores_lambda_and_step():
 
 
 def test_orbax_checkpoint_round_trip(tmp_path):
-    ocp = pytest.importorskip("orbax.checkpoint")
+    ocp = require_module("orbax.checkpoint")
     _, state = nnx.split(_trained_layer())
     checkpointer = ocp.StandardCheckpointer()
     checkpointer.save(tmp_path / "grl", state)
@@ -157,7 +157,7 @@ def _losses(model: DANN, x, y, d) -> tuple[jax.Array, jax.Array]:
 
 
 def test_dann_training_step_reverses_the_domain_gradient_into_the_features():
-    optax = pytest.importorskip("optax")
+    optax = require_module("optax")
     model = DANN(nnx.Rngs(0))
     optimizer = nnx.Optimizer(model, optax.sgd(0.1), wrt=nnx.Param)
     x = jnp.asarray(sample("float32", (6, 4), 42))

@@ -14,7 +14,7 @@ import pytest
 from grl.core import golden
 from grl.core import schedules as core
 from tests.backends import require
-from tests.jax.helpers import ulp_distance
+from tests.jax.helpers import require_module, ulp_distance
 
 grl_jax = require("jax")
 
@@ -126,7 +126,7 @@ def test_schedules_are_hashable_static_and_round_trip_their_config():
 
 
 def test_optax_join_schedules_and_learning_rate():
-    optax = pytest.importorskip("optax")
+    optax = require_module("optax")
     warmup, ramp = schedules.constant(0.0), schedules.dann(100)
     joined = optax.join_schedules([warmup, ramp], boundaries=[10])
     steps = jnp.arange(0, 120, 7)
