@@ -74,4 +74,7 @@ def require_module(name: str) -> Any:
                 f"requires jax: {error}",
                 pytrace=False,
             )
-        pytest.skip(f"{name} is not installed (pip install 'grl[flax]' optax orbax-checkpoint)")
+        pytest.skip(
+            f"{name} is not installed (pip install 'grl[flax]' optax orbax-checkpoint)",
+            allow_module_level=True,
+        )
