@@ -77,18 +77,18 @@ def make_update(spec: ModelSpec, variant: str) -> tuple[Callable, tuple]:
     return update, (params, optimizer.init(params), data, jnp.zeros((), jnp.int32))
 
 
-def make_step(spec: ModelSpec, variant: str, mode: str) -> Callable[[], None]:
-    update, state = make_update(spec, variant)
-    fn = update if mode == "eager" else jax.jit(update)
-    holder = {"state": state}
+class TrainingStep:
+    """One full training step of ``variant`` per call; ``state`` holds its arrays."""
 
-    def step() -> None:
-        params, opt_state, data, count = holder["state"]
-        params, opt_state, count = fn(params, opt_state, data, count)
+    def __init__(self, spec: ModelSpec, variant: str, mode: str):
+        update, self.state = make_update(spec, variant)
+        self.update = update if mode == "eager" else jax.jit(update)
+
+    def __call__(self) -> None:
+        params, opt_state, data, count = self.state
+        params, opt_state, count = self.update(params, opt_state, data, count)
         jax.block_until_ready(params)
-        holder["state"] = (params, opt_state, data, count)
-
-    return step
+        self.state = (params, opt_state, data, count)
 
 
 def run(settings: Settings) -> list[records.Record]:
@@ -101,7 +101,7 @@ def run(settings: Settings) -> list[records.Record]:
             {v: make_update(spec, v) for v in variants}, spec.name
         )
         for mode in settings.modes:
-            steps = {v: make_step(spec, v, mode) for v in variants}
+            steps = {v: TrainingStep(spec, v, mode) for v in variants}
             medians = interleaved_medians(steps, settings.macro_repeats, settings.min_sample_s * 5)
             results += [
                 {

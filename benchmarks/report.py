@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from benchmarks import records as rec
+from benchmarks.peers.names import COPY_NEG_MUL, REVGRAD
 from benchmarks.records import BACKWARD, BOTH, FLOOR, FORWARD, GRL, IDENTITY, Record
 
 NAMES = {"torch": "PyTorch", "tf": "TensorFlow", "jax": "JAX"}
@@ -11,7 +12,6 @@ MODE_NAMES = {
     "tf": {"eager": "eager", "compiled": "tf.function(jit_compile=True)"},
     "jax": {"eager": "eager (op by op)", "compiled": "jax.jit"},
 }
-REVGRAD, COPY_NEG_MUL = "pytorch-revgrad", "copy-neg-mul pattern (re-implemented)"
 
 
 def duration(seconds: float | None) -> str:

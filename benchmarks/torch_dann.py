@@ -82,30 +82,31 @@ def reversal_for(variant: str) -> nn.Module:
     return nn.Identity()
 
 
-def make_step(spec: ModelSpec, variant: str, mode: str, backend: str) -> Callable[[], None]:
-    """A closure that runs one full training step of ``variant`` (grl or identity)."""
-    data = {
-        key: torch.from_numpy(value.transpose(0, 3, 1, 2).copy() if value.ndim == 4 else value)
-        for key, value in dann_spec.batch(spec).items()
-    }
-    model = DANN(spec, dann_spec.init_params(spec), reversal_for(variant))
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM
-    )
-    loss_fn = dann_loss if mode == "eager" else torch.compile(dann_loss, backend=backend)
+class TrainingStep:
+    """One full training step of ``variant`` (grl or identity) per call."""
 
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(model, data).backward()
-        optimizer.step()
-        if variant == records.GRL:
-            step_all(model)
+    def __init__(self, spec: ModelSpec, variant: str, mode: str, backend: str):
+        self.variant = variant
+        self.data = {
+            key: torch.from_numpy(value.transpose(0, 3, 1, 2).copy() if value.ndim == 4 else value)
+            for key, value in dann_spec.batch(spec).items()
+        }
+        self.model = DANN(spec, dann_spec.init_params(spec), reversal_for(variant))
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM
+        )
+        self.loss = dann_loss if mode == "eager" else torch.compile(dann_loss, backend=backend)
 
-    return step
+    def __call__(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.loss(self.model, self.data).backward()
+        self.optimizer.step()
+        if self.variant == records.GRL:
+            step_all(self.model)
 
 
 def steps_for(spec: ModelSpec, mode: str, backend: str) -> dict[str, Callable[[], None]]:
-    return {v: make_step(spec, v, mode, backend) for v in (records.GRL, records.IDENTITY)}
+    return {v: TrainingStep(spec, v, mode, backend) for v in (records.GRL, records.IDENTITY)}
 
 
 def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-CUSTOM_GRADIENT = "custom_gradient neg-mul pattern (re-implemented)"
-LOSS_SUBTRACTION = "loss subtraction L_y − λ·L_d (re-implemented)"
+from benchmarks.peers.names import CUSTOM_GRADIENT, LOSS_SUBTRACTION
 
 
 def custom_gradient_layer(lambda_: float) -> Callable[[tf.Tensor], tf.Tensor]:

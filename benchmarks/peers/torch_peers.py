@@ -16,11 +16,7 @@ import torch
 from torch import nn
 
 from benchmarks.peers import Availability, probe
-
-REVGRAD = "pytorch-revgrad"
-TGR = "torch-gradient-reversal"
-COPY_NEG_MUL = "copy-neg-mul pattern (re-implemented)"
-DETACH = "detach trick (re-implemented)"
+from benchmarks.peers.names import COPY_NEG_MUL, DETACH, REVGRAD, TGR
 
 
 class CopyNegMulFunction(torch.autograd.Function):

@@ -1,0 +1,95 @@
+"""The framework-free parts of the harness: interleaved timing, ratios and goal checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import records, report, timing
+from benchmarks.peers import names
+from benchmarks.settings import FULL, QUICK, Settings
+
+
+def test_interleaved_medians_times_every_case_in_rotating_order() -> None:
+    order: list[str] = []
+    cases = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    medians = timing.interleaved_medians(cases, repeats=3, min_sample_s=0.0)
+    assert set(medians) == {"a", "b", "c"}
+    assert all(seconds >= 0 for seconds in medians.values())
+    # Two calibration calls per case first, then one sample per case per repeat, rotated.
+    assert order[6:] == list("abc" + "bca" + "cab")
+
+
+def test_interleaved_medians_refuses_zero_repeats() -> None:
+    with pytest.raises(ValueError, match="repeats must be >= 1; got 0"):
+        timing.interleaved_medians({"a": lambda: None}, repeats=0, min_sample_s=0.0)
+
+
+def test_settings_round_trip_through_json_dict() -> None:
+    for settings in (FULL, QUICK):
+        assert Settings.from_dict(settings.to_dict()) == settings
+    assert max(FULL.sizes) == 30_000_000 and min(FULL.sizes) == 1_000
+    assert FULL.schedule_steps == 1_000
+
+
+def _micro(method: str, kind: str, seconds: float) -> records.Record:
+    return {
+        "section": "micro",
+        "framework": "torch",
+        "mode": "eager",
+        "dtype": "float32",
+        "size": 100,
+        "method": method,
+        "kind": kind,
+        "seconds": seconds,
+    }
+
+
+SYNTHETIC = [
+    _micro(records.FLOOR, records.BACKWARD, 1.0),
+    _micro(records.GRL, records.BACKWARD, 1.05),
+    _micro(records.GRL, records.BOTH, 1.1),
+    _micro(names.REVGRAD, records.BACKWARD, 1.5),
+    _micro(names.COPY_NEG_MUL, records.BOTH, 3.5),
+    {"section": "compiles", "framework": "torch", "method": "grl", "steps": 9, "compiles": 1},
+    {"section": "compiles", "framework": "jax", "method": "grl", "steps": 9, "compiles": 2},
+    {
+        "section": "memory",
+        "framework": "torch",
+        "what": "forward, 100 float32",
+        "method": "identity",
+        "bytes": 0,
+    },
+    {
+        "section": "memory",
+        "framework": "torch",
+        "what": "forward, 100 float32",
+        "method": "grl",
+        "bytes": 4,
+        "zero_copy": True,
+    },
+]
+
+
+def test_goals_are_computed_from_the_records() -> None:
+    met = {goal: (measured, ok) for goal, measured, ok in report.goals(SYNTHETIC, (100,))}
+    assert met["PyTorch: eager float32 backward ≤ 1.1× floor at 100"] == ("1.05×", True)
+    revgrad = "PyTorch: backward ≥ 1.8× faster than pytorch-revgrad (eager float32)"
+    assert met[revgrad] == ("1.43×", False)
+    copy = f"PyTorch: forward+backward ≥ 3.0× faster than {names.COPY_NEG_MUL} (eager float32)"
+    assert met[copy] == ("3.18×", True)
+    assert met["PyTorch: one compile/trace over 9 schedule steps"] == ("1", True)
+    assert met["JAX: one compile/trace over 9 schedule steps"] == ("2", False)
+    forward = "PyTorch: forward, 100 float32: allocates no more than identity (0 B)"
+    assert met[forward] == ("4 B, zero-copy: True", False)
+
+
+def test_micro_table_gives_ratios_to_the_floor() -> None:
+    table = report.micro_table(SYNTHETIC, "torch", "eager", "float32", 100)
+    assert "| **grl** | – | – | 1.05 s | 1.05× | 1.1 s | 1.10× |" in table
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(2.5, "2.5 s"), (0.0031, "3.1 ms"), (4.2e-6, "4.2 µs"), (None, "–")]
+)
+def test_duration_picks_a_readable_unit(seconds: float | None, text: str) -> None:
+    assert report.duration(seconds) == text
