@@ -34,5 +34,8 @@ def require(backend: str) -> ModuleType:
                 f"{_MODULES[backend]} cannot be imported: {error}",
                 pytrace=False,
             )
-        pytest.skip(f"{_MODULES[backend]} is not installed (pip install 'grl[{backend}]')")
+        pytest.skip(
+            f"{_MODULES[backend]} is not installed (pip install 'grl[{backend}]')",
+            allow_module_level=True,
+        )
     return importlib.import_module(f"grl.{backend}")

@@ -106,7 +106,11 @@ def gradient_reversal_backward(
     if g.dtype.kind not in "fcV" and g.dtype != numpy_dtype("bfloat16"):
         raise TypeError(f"gradients exist only for floating dtypes; got {g.dtype}")
     if flush_to_zero:
-        return flush_subnormals(gradient_reversal_backward(flush_subnormals(g), lambda_))
+        factor = flush_subnormals(
+            cast_lambda(lambda_, g.real.dtype if g.dtype.kind == "c" else g.dtype)
+        )
+        scaled = gradient_reversal_backward(flush_subnormals(g), -factor)
+        return flush_subnormals(scaled)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         # Overflow to ±inf and underflow are part of the rounding rule, not errors.
         if g.dtype.kind == "c":
