@@ -34,11 +34,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory) -> list[dict]:
-    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-        pytest.skip("this torch build has no gloo backend")
-    outdir = tmp_path_factory.mktemp("ddp")
+def run_ranks(outdir: Path) -> list[dict]:
+    """Run the 2 ranks of ddp_worker.py and load what each recorded."""
     port = str(free_port())
     processes = []
     for rank in range(ddp_worker.WORLD):
@@ -54,13 +51,18 @@ def ranks(tmp_path_factory) -> list[dict]:
                 text=True,
             )
         )
-    for rank, process in enumerate(processes):
-        output, _ = process.communicate(timeout=180)
-        assert process.returncode == 0, f"rank {rank} failed:\n{output[-3000:]}"
+    try:
+        for rank, process in enumerate(processes):
+            output, _ = process.communicate(timeout=180)
+            assert process.returncode == 0, f"rank {rank} failed:\n{output[-3000:]}"
+    finally:
+        for process in processes:  # a failed rank leaves the other waiting at a barrier
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return [torch.load(outdir / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 
-@pytest.fixture(scope="module")
 def single_process() -> dict:
     """The same training in one process: each half's gradient, then (gA + gB) / 2."""
     threads = torch.get_num_threads()
@@ -98,25 +100,23 @@ def assert_same_state(actual: dict, expected: dict) -> None:
         assert_same_bits(actual[name], expected[name])
 
 
-def test_ddp_gradients_equal_single_process_training(ranks, single_process):
+def check_gradients_equal_single_process(ranks: list[dict], reference: dict) -> None:
     for rank in ranks:
-        grads = zip(rank["straight"]["grads"], single_process["grads"], strict=True)
-        for got, want in grads:
+        for got, want in zip(rank["straight"]["grads"], reference["grads"], strict=True):
             assert_same_state(got, want)
 
 
-def test_lambda_and_step_follow_the_schedule_in_sync_on_every_rank(ranks, single_process):
+def check_lambda_and_step_in_sync(ranks: list[dict], reference: dict) -> None:
     expected = [float32_value(ddp_worker.SCHEDULE(k)) for k in range(1, ddp_worker.STEPS + 1)]
     for rank in ranks:
         record = rank["straight"]
         assert record["steps"] == list(range(1, ddp_worker.STEPS + 1))
         assert_same_bits(torch.stack(record["lambdas"]), expected)
-        assert_same_bits(torch.stack(record["lambdas"]), torch.stack(single_process["lambdas"]))
-        assert_same_state(record["final"], single_process["final"])
+        assert_same_bits(torch.stack(record["lambdas"]), torch.stack(reference["lambdas"]))
+        assert_same_state(record["final"], reference["final"])
 
 
-@pytest.mark.parametrize("phase", ["resumed", "rank0_loads"])
-def test_checkpoint_from_rank_0_resumes_on_all_ranks(ranks, phase):
+def check_resume_from_rank_0(ranks: list[dict], phase: str) -> None:
     k = ddp_worker.RESUME_AT
     for rank in ranks:
         start_lambda, start_step = rank[phase]["start"]
@@ -129,3 +129,15 @@ def test_checkpoint_from_rank_0_resumes_on_all_ranks(ranks, phase):
         for got, want in zip(rank[phase]["grads"], rank["straight"]["grads"][k:], strict=True):
             assert_same_state(got, want)
         assert_same_state(rank[phase]["final"], rank["straight"]["final"])
+
+
+def test_ddp_matches_single_process_and_resumes_from_a_rank_0_checkpoint(tmp_path):
+    """One test (not several on a shared fixture): pytest-xdist workers would rerun DDP."""
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("this torch build has no gloo backend")
+    ranks = run_ranks(tmp_path)
+    reference = single_process()
+    check_gradients_equal_single_process(ranks, reference)
+    check_lambda_and_step_in_sync(ranks, reference)
+    check_resume_from_rank_0(ranks, "resumed")  # every rank loads the checkpoint
+    check_resume_from_rank_0(ranks, "rank0_loads")  # DDP's broadcast carries it to rank 1
