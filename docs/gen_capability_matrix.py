@@ -101,8 +101,10 @@ class Cell:
             return f"{NOT_RUN} not run"
         parts = []
         for kind in sorted(self.passed, key=_kind_rank):
-            label = "" if kind == "conformant" else f" {kind}"
-            parts.append(f"{KIND_SYMBOLS.get(kind, '❔')}{label} {self.passed[kind]}")
+            symbol, count = KIND_SYMBOLS.get(kind, "❔"), self.passed[kind]
+            parts.append(
+                f"{symbol} {count}" if kind == "conformant" else f"{symbol} {kind} ({count})"
+            )
         skipped = f" ({self.skipped} skipped)" if self.skipped else ""
         return " ".join(parts) + skipped
 
@@ -247,7 +249,9 @@ def build_matrix(
             row = []
             for backend in backends:
                 found = methods.get((capability, backend), {})
-                row.append("<br>".join(f"{found[m].symbol()} `{m}`" for m in sorted(found)) or "—")
+                # &nbsp; keeps each symbol on the line of its method name.
+                cell = "<br>".join(f"{found[m].symbol()}&nbsp;`{m}`" for m in sorted(found))
+                row.append(cell or "—")
             lines.append(f"| {capability} | " + " | ".join(row) + " |")
     total = len(records)
     failed = sum(r["outcome"] == "failed" for r in records)

@@ -68,8 +68,8 @@ def test_cells_fold_outcomes_and_kinds():
     ]
     _, rows = table(records)
     assert rows["a"]["torch"] == "✅ 2"
-    assert rows["a"]["tf"] == "➖ not observable 1"
-    assert rows["a"]["jax"] == "⚠️ clear error 1"
+    assert rows["a"]["tf"] == "➖ not observable (1)"
+    assert rows["a"]["jax"] == "⚠️ clear error (1)"
     assert rows["b"]["torch"] == "❌ 1/2 failed"
     assert rows["b"]["tf"] == "⏭️ not run"
     assert rows["b"]["jax"] == "✅ 1 (1 skipped)"
@@ -91,7 +91,7 @@ def test_backend_all_is_resolved_from_the_test_id_or_fills_every_column():
     assert rows["a"]["tf"] == "✅ 1" and rows["a"]["torch"] == "—"
     assert rows["b"]["torch"] == rows["b"]["tf"] == rows["b"]["jax"] == "✅ 1"
     # The adapter declares nested_tape, so the transformation table lists it.
-    assert "| a | — | ✅ `nested_tape` | — |" in text
+    assert "| a | — | ✅&nbsp;`nested_tape` | — |" in text
 
 
 def test_a_fourth_backend_gets_its_own_column():
