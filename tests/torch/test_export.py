@@ -60,6 +60,7 @@ def test_exported_program_is_an_inference_graph_whose_backward_is_not_reversed()
 
 def export_onnx(model: nn.Module, x: torch.Tensor, path) -> object:
     onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxscript")  # torch.onnx.export(dynamo=True) translates with it
     torch.onnx.export(model, (x,), str(path), dynamo=True, verbose=False)
     return onnx.load(str(path))
 
