@@ -124,6 +124,21 @@ def reverse_transform(name, layer):
     }[name]
 
 
+def test_transforms_of_a_function_compiled_without_them_are_correct():
+    # The first call compiles with no transform active; dynamo must not reuse that graph
+    # under torch.func (it guards on the functorch stack), or the reversal would be lost.
+    torch._dynamo.reset()
+    layer = grl_torch.GradientReversal(0.5)
+    compiled = torch.compile(sin_of_grl(layer), backend="aot_eager")
+    x = torch.randn(4)
+    compiled(x)
+    expected = -0.5 * torch.cos(x)
+    gradient = torch.func.grad(lambda v: compiled(v).sum())(x)
+    torch.testing.assert_close(gradient, expected, rtol=0, atol=1e-7)
+    tangent = torch.func.jvp(compiled, (x,), (torch.ones(4),))[1]
+    torch.testing.assert_close(tangent, expected, rtol=0, atol=1e-7)
+
+
 @pytest.mark.parametrize("transform", REVERSE_TRANSFORMS)
 def test_torch_func_gradients_inside_compile_are_correct_via_a_graph_break(transform):
     # Dynamo (torch 2.13) would trace the Function as its plain forward under torch.func.grad

@@ -32,10 +32,10 @@ def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
     λ must be 0-d, real floating, not require grad, and live on ``x``'s device: a CPU λ with
     a CUDA ``x`` would be read on the host at every launch (and frozen into CUDA graphs).
     """
-    spec.check_rank(tuple(lambda_.shape), lambda_)
-    spec.check_floating_dtype(
-        lambda_.is_floating_point(), str(lambda_.dtype).removeprefix("torch."), lambda_
-    )
+    if lambda_.dim() != 0:
+        spec.check_rank(tuple(lambda_.shape), lambda_)
+    if not lambda_.is_floating_point():
+        spec.check_floating_dtype(False, str(lambda_.dtype).removeprefix("torch."), lambda_)
     if lambda_.requires_grad:
         raise ValueError(
             f"{spec.ARGUMENT} must not require grad (λ is a fixed meta-parameter and never "
