@@ -4,7 +4,8 @@ One test per block; the blocks of a page share one namespace and one working dir
 run in page order (a block whose predecessors ran in another xdist worker replays them
 first). A block that needs a missing framework follows ``tests/backends.py``: skipped,
 or failed when ``GRL_REQUIRE_BACKENDS`` requires that framework. A missing optional library
-of a framework (flax, optax) skips, and fails only when every backend is required.
+(flax, optax, lightning, onnx, ...) skips, and fails only when every backend is required
+(CI's complete environment must have everything the docs use).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def _runnable(block: Block) -> bool:
 
 
 def _require_extra(module: str) -> None:
-    """An optional library of a framework (flax, optax): skipped when missing, except in a
-    run that requires every backend (CI's complete environment), where it fails."""
+    """An optional library (flax, optax, lightning, onnx, ...): skipped when missing, except
+    in a run that requires every backend (CI's complete environment), where it fails."""
     if _installed(module):
         return
     if required_backends() >= set(BACKEND_MODULE):
@@ -62,10 +63,15 @@ def _require_extra(module: str) -> None:
 
 
 def _missing_module(error: ImportError) -> str | None:
-    """The framework or extra an ImportError says is missing, if it is one of ours."""
-    for module in INSTALLABLE:
-        named = (error.name or "").split(".")[0] == module or f"'{module}'" in str(error)
-        if named and not _installed(module):
+    """The third-party module an ImportError says is missing (None: a real failure).
+
+    grl's own entry points name their framework in the message (``needs the 'flax'
+    package``); a plain ``import lightning`` sets ``error.name``.
+    """
+    candidates = [m for m in INSTALLABLE if f"'{m}'" in str(error)]
+    candidates.append((error.name or "").split(".")[0])
+    for module in candidates:
+        if module and module != "grl" and not _installed(module):
             return module
     return None
 
@@ -104,6 +110,10 @@ def test_code_block_runs(page, index, tmp_path_factory, monkeypatch):
             continue  # its own test reports the skip
         try:
             _execute(earlier, namespace)
+        except ImportError as error:
+            if _missing_module(error) is None:
+                pytest.fail(f"earlier block {earlier.label} failed: {error!r}", pytrace=False)
+            # a library missing for that block: its own test skipped (or failed) for it
         except Exception as error:
             pytest.fail(f"earlier block {earlier.label} failed: {error!r}", pytrace=False)
     _STATE[page] = (namespace, index, workdir)
@@ -113,8 +123,8 @@ def test_code_block_runs(page, index, tmp_path_factory, monkeypatch):
         module = _missing_module(error)
         if module is None:
             raise
-        if module in EXTRA_MODULES:
-            _require_extra(module)
-        require(FRAMEWORK_OF_MODULE[module])
+        if module in BACKEND_MODULE.values() or module == "keras":
+            require(FRAMEWORK_OF_MODULE[module])
+        _require_extra(module)  # any other library: skip, or fail when all are required
         raise
     _STATE[page] = (namespace, index + 1, workdir)
