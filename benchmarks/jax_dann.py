@@ -2,7 +2,8 @@
 
 Plain ``jax.numpy`` layers over a parameter dict and ``optax.sgd`` with momentum. Eager
 runs the step op by op; compiled is ``jax.jit`` of the whole step. λ comes from the
-jittable DANN schedule of :mod:`grl.jax.schedules` at a step count passed in as an array.
+jittable DANN schedule of :mod:`grl.jax.schedules` at a step count passed in as an array;
+"grl, fixed λ" uses a constant λ instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from grl.jax import gradient_reversal
 from grl.jax import schedules as jax_schedules
 
 SCHEDULE = jax_schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS)
+FIXED = 0.5
+VARIANTS = (records.GRL, records.GRL_FIXED, records.IDENTITY)
 
 
 def _dense(params: dict, name: str, x: jax.Array) -> jax.Array:
@@ -46,7 +49,11 @@ def features(spec: ModelSpec, params: dict, x: jax.Array) -> jax.Array:
 
 def make_loss(spec: ModelSpec, variant: str) -> Callable:
     def reversal(f: jax.Array, step: jax.Array) -> jax.Array:
-        return gradient_reversal(f, SCHEDULE(step)) if variant == records.GRL else f
+        if variant == records.GRL:
+            return gradient_reversal(f, SCHEDULE(step))
+        if variant == records.GRL_FIXED:
+            return gradient_reversal(f, FIXED)
+        return f
 
     def loss(params: dict, data: dict, step: jax.Array) -> jax.Array:
         f = features(spec, params, jnp.concatenate([data["source"], data["target"]]))
@@ -96,7 +103,7 @@ def run(settings: Settings) -> list[records.Record]:
 
     results: list[records.Record] = []
     for spec in dann_spec.MODELS:
-        variants = (records.GRL, records.IDENTITY)
+        variants = VARIANTS
         results += jax_memory.step_plan_records(
             {v: make_update(spec, v) for v in variants}, spec.name
         )

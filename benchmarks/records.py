@@ -20,6 +20,7 @@ Record = dict[str, Any]
 FORWARD, BACKWARD, BOTH = "forward", "backward", "forward+backward"
 KINDS = (FORWARD, BACKWARD, BOTH)
 GRL, IDENTITY, FLOOR = "grl", "identity", "floor"
+GRL_FIXED = "grl, fixed λ"  # the DANN step without the per-step schedule update
 
 
 def micro(

@@ -2,7 +2,8 @@
 
 Keras layers, a ``GradientTape`` and ``keras.optimizers.SGD``; the compiled mode wraps
 the step in ``tf.function(jit_compile=True)``. The grl variant advances its λ schedule
-(``layer.advance()``) every step, outside the compiled step, as a Keras callback would.
+(``layer.advance()``) every step, outside the compiled step, as a Keras callback would;
+"grl, fixed λ" skips that update.
 The loss-subtraction variant has no layer: one persistent tape, and the features take the
 gradient of ``L_y − λ·L_d`` while the heads take those of ``L_y`` and ``L_d``.
 """
@@ -22,7 +23,7 @@ from benchmarks.timing import interleaved_medians
 from grl.core import schedules
 from grl.tf import GradientReversal
 
-VARIANTS = (records.GRL, records.IDENTITY, tf_peers.LOSS_SUBTRACTION)
+VARIANTS = (records.GRL, records.GRL_FIXED, records.IDENTITY, tf_peers.LOSS_SUBTRACTION)
 
 
 def build(spec: ModelSpec, params: dict) -> dict[str, keras.Sequential]:
@@ -63,11 +64,10 @@ def build(spec: ModelSpec, params: dict) -> dict[str, keras.Sequential]:
 def make_step(spec: ModelSpec, variant: str, mode: str) -> Callable[[], None]:
     data = {key: tf.constant(value) for key, value in dann_spec.batch(spec).items()}
     parts = build(spec, dann_spec.init_params(spec))
-    reversal = (
-        GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
-        if variant == records.GRL
-        else keras.layers.Identity()
-    )
+    reversal = {
+        records.GRL: lambda: GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS)),
+        records.GRL_FIXED: lambda: GradientReversal(0.5),
+    }.get(variant, keras.layers.Identity)()
     lambda_ = tf.Variable(0.5, trainable=False)
     optimizer = keras.optimizers.SGD(dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM)
     variables = [v for part in parts.values() for v in part.trainable_variables]

@@ -76,9 +76,14 @@ def dann_loss(model: DANN, data: dict[str, torch.Tensor]) -> torch.Tensor:
     )
 
 
+VARIANTS = (records.GRL, records.GRL_FIXED, records.IDENTITY)
+
+
 def reversal_for(variant: str) -> nn.Module:
     if variant == records.GRL:
         return GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
+    if variant == records.GRL_FIXED:
+        return GradientReversal(0.5)
     return nn.Identity()
 
 
@@ -106,7 +111,7 @@ class TrainingStep:
 
 
 def steps_for(spec: ModelSpec, mode: str, backend: str) -> dict[str, Callable[[], None]]:
-    return {v: TrainingStep(spec, v, mode, backend) for v in (records.GRL, records.IDENTITY)}
+    return {v: TrainingStep(spec, v, mode, backend) for v in VARIANTS}
 
 
 def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:

@@ -36,7 +36,9 @@ def allocated_and_peak(fn: Callable[[], object]) -> tuple[int, int, object]:
     return running, peak, result
 
 
-def forward_records(layers: dict[str, torch.nn.Module], size: int) -> list[records.Record]:
+def forward_records(
+    layers: dict[str, torch.nn.Module], size: int, mode: str = "eager", backend: str = "inductor"
+) -> list[records.Record]:
     """Bytes allocated by ``layer(x)`` for an ``x`` of ``size`` float32s that requires grad.
 
     ``zero_copy``: the output shares ``x``'s memory.
@@ -44,13 +46,15 @@ def forward_records(layers: dict[str, torch.nn.Module], size: int) -> list[recor
     x = torch.randn(size).requires_grad_()
     results = []
     for name, layer in layers.items():
-        layer(x)  # first call outside the profiler (lazy initialisation, caches)
+        if mode == "compiled":
+            layer = torch.compile(layer, backend=backend)
+        layer(x)  # first call outside the profiler (compile, lazy initialisation, caches)
         kept, peak, y = allocated_and_peak(lambda layer=layer: layer(x))
         results.append(
             {
                 "section": "memory",
                 "framework": "torch",
-                "what": f"forward, {size} float32",
+                "what": f"forward, {size} float32, {mode}",
                 "method": name,
                 "bytes": kept,
                 "peak_bytes": peak,
@@ -81,4 +85,8 @@ def step_peak_records(
 
 
 def run(settings: Settings, layers: dict[str, torch.nn.Module]) -> list[records.Record]:
-    return forward_records(layers, settings.memory_size)
+    results = forward_records(layers, settings.memory_size)
+    compiled = {name: layers[name] for name in (records.IDENTITY, records.GRL)}
+    return results + forward_records(
+        compiled, settings.memory_size, "compiled", settings.torch_backend
+    )
