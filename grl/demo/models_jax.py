@@ -36,6 +36,8 @@ def _apply(layers: tuple[Layer, ...], p: Params, x: jax.Array) -> jax.Array:
             )
         elif kind == "relu":
             x = jax.nn.relu(x)
+        elif kind == "tanh":
+            x = jnp.tanh(x)
         elif kind == "maxpool":
             x = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
         elif kind == "flatten":

@@ -22,6 +22,8 @@ def _apply(layers: tuple[Layer, ...], v: dict[str, tf.Variable], x: tf.Tensor) -
             x = tf.nn.conv2d(x, v[f"{layer[1]}.w"], 1, "SAME") + v[f"{layer[1]}.b"]
         elif kind == "relu":
             x = tf.nn.relu(x)
+        elif kind == "tanh":
+            x = tf.tanh(x)
         elif kind == "maxpool":
             x = tf.nn.max_pool2d(x, 2, 2, "VALID")
         elif kind == "flatten":

@@ -20,7 +20,7 @@ from grl.core import schedules
 METHODS = ("source_only", "dann", "target_only")
 
 # A layer is a tuple: ("dense", name, n_in, n_out), ("conv", name, c_in, c_out) (3×3, "same"
-# padding, stride 1), ("maxpool",) (2×2, stride 2), ("relu",), ("flatten",).
+# padding, stride 1), ("maxpool",) (2×2, stride 2), ("relu",), ("tanh",), ("flatten",).
 Layer = tuple
 
 
@@ -46,20 +46,22 @@ class Config:
     momentum: float = 0.9
 
 
-def moons_net(hidden: int = 32, domain_hidden: int = 32) -> Net:
-    """A small ReLU MLP for 2-D points."""
+def moons_net(hidden: int = 16, domain_hidden: int = 128) -> Net:
+    """A small tanh MLP for 2-D points, with a two-hidden-layer ReLU domain head.
+
+    The domain head is deliberately stronger than the feature extractor: with a linear or
+    one-layer head the adversarial game settled on misaligned moons for some seeds
+    (docs/results.md lists the trials).
+    """
     return Net(
         features=(
-            ("dense", "f1", 2, hidden),
-            ("relu",),
-            ("dense", "f2", hidden, hidden),
-            ("relu",),
+            ("dense", "f1", 2, hidden), ("tanh",), ("dense", "f2", hidden, hidden), ("tanh",),
         ),
         label_head=(("dense", "y1", hidden, 2),),
         domain_head=(
-            ("dense", "d1", hidden, domain_hidden),
-            ("relu",),
-            ("dense", "d2", domain_hidden, 1),
+            ("dense", "d1", hidden, domain_hidden), ("relu",),
+            ("dense", "d2", domain_hidden, domain_hidden), ("relu",),
+            ("dense", "d3", domain_hidden, 1),
         ),
     )
 
@@ -136,7 +138,9 @@ def make_plan(config: Config, method: str, n_labelled: int, n_target: int, seed:
 def config_for(experiment: str, steps: int | None = None) -> Config:
     """The training setup of ``experiment``; ``steps`` overrides its length."""
     if experiment == "moons":
-        config = Config(moons_net(16, 64), steps=2000, batch=64, lr=0.05, lambda_hi=2.0)
+        # Small batches (16 + 16) were the most reliable for DANN on moons: over 8 seeds, 0.957
+        # mean target accuracy against 0.944 with 32 and 0.93 with 64.
+        config = Config(moons_net(), steps=4000, batch=16, lr=0.05, lambda_hi=2.0)
     elif experiment == "digits":
         config = Config(digits_net(16), steps=1000, batch=32, lr=0.01, lambda_hi=1.0)
     else:

@@ -7,8 +7,9 @@ import pytest
 
 from grl.demo import data, spec, train
 from tests.backends import BACKENDS, require
+from tests.demo.deps import require_demo_dependencies
 
-pytest.importorskip("sklearn")
+require_demo_dependencies()
 
 STEPS = 30
 

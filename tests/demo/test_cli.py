@@ -11,10 +11,9 @@ import pytest
 
 from grl.demo.cli import build_parser, main
 from tests.backends import BACKENDS, require
+from tests.demo.deps import require_demo_dependencies
 
-pytest.importorskip("sklearn")
-pytest.importorskip("matplotlib")
-pytest.importorskip("tqdm")
+require_demo_dependencies()
 
 KEYS = {"experiment", "backend", "method", "seed", "source_accuracy", "target_accuracy",
         "seconds"}

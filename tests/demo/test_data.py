@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from grl.demo import data, spec
+from tests.demo.deps import require_demo_dependencies
 
-pytest.importorskip("sklearn")
+require_demo_dependencies()
 
 
 def test_moons_target_is_source_rotated_by_35_degrees() -> None:
