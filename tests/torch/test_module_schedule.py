@@ -380,3 +380,16 @@ def test_buffers_follow_to_device_and_dtype():
 def test_input_on_another_device_than_the_buffer_is_refused_before_any_work():
     with pytest.raises(ValueError, match=r"x is on meta but .*lambda_ buffer is on cpu"):
         GradientReversal(0.5)(torch.empty(3, device="meta"))
+
+
+def test_advance_is_the_shared_name_for_stepping():
+    from grl.core import schedules
+
+    one, many = (grl_torch.GradientReversal(schedules.dann(10)) for _ in range(2))
+    for _ in range(3):
+        one.step()
+    assert many.advance(3) == schedules.dann(10)(3)
+    assert int(many.step_count) == int(one.step_count) == 3
+    assert torch.equal(many.lambda_, one.lambda_)
+    with pytest.raises(ValueError, match=r"steps must be an int >= 0; got -1"):
+        many.advance(-1)

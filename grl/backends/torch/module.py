@@ -148,20 +148,31 @@ class GradientReversal(nn.Module):
         value = fixed_lambda_value(value)
         self.lambda_.fill_(host_value_for(self.lambda_.dtype, value))
 
-    @torch.compiler.disable(reason=_STEP_OUTSIDE_COMPILE)
-    @torch.no_grad()
     def step(self) -> float:
         """Advance the schedule one training step: ``k ← k + 1``, ``λ ← schedule(k)``.
 
         Returns ``schedule(k)`` as a Python float (computed on the host: no device sync).
+        The same as :meth:`advance` with one step (``step`` is the PyTorch idiom).
         """
+        return self.advance(1)
+
+    @torch.compiler.disable(reason=_STEP_OUTSIDE_COMPILE)
+    @torch.no_grad()
+    def advance(self, steps: int = 1) -> float:
+        """Advance the schedule ``steps`` training steps: ``k ← k + steps``, ``λ ← schedule(k)``.
+
+        The name every grl layer shares (Keras layer, Flax NNX module). Returns the new λ
+        as a Python float.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be an int >= 0; got {steps!r}")
         if self._schedule is None:
             raise RuntimeError(
                 f"GradientReversal.step() needs a schedule, but this module has the fixed "
                 f"lambda_={_show(self.lambda_)}; build it with e.g. "
                 "lambda_=grl.core.schedules.dann(total_steps=...), or use set_lambda()"
             )
-        step = self._current_step() + 1
+        step = self._current_step() + steps
         value = self._schedule(step)
         self.step_count.fill_(step)
         self.lambda_.fill_(host_value_for(self.lambda_.dtype, value))
