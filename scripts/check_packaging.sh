@@ -147,7 +147,7 @@ fi
 for entry in "${backends[@]}"; do
     backend=${entry%%:*}
     echo "---- $backend ($work/$backend.log)"
-    grep -E "^== |isolation holds| passed in | failed" "$work/$backend.log" | tail -6 || true
+    grep -E "^== |isolation holds|[0-9]+ passed|[0-9]+ failed" "$work/$backend.log" | tail -6 || true
 done
 if [[ $status != 0 ]]; then
     for entry in "${backends[@]}"; do
