@@ -17,7 +17,7 @@ import optax
 from benchmarks import dann_spec, records
 from benchmarks.dann_spec import ModelSpec
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
+from benchmarks.timing import interleaved_samples
 from grl.jax import gradient_reversal
 from grl.jax import schedules as jax_schedules
 
@@ -109,16 +109,6 @@ def run(settings: Settings) -> list[records.Record]:
         )
         for mode in settings.modes:
             steps = {v: TrainingStep(spec, v, mode) for v in variants}
-            medians = interleaved_medians(steps, settings.macro_repeats, settings.min_sample_s * 5)
-            results += [
-                {
-                    "section": "macro",
-                    "framework": "jax",
-                    "model": spec.name,
-                    "mode": mode,
-                    "method": variant,
-                    "seconds": seconds,
-                }
-                for variant, seconds in medians.items()
-            ]
+            samples = interleaved_samples(steps, settings.macro_repeats, settings.macro_sample_s)
+            results += records.macro("jax", spec.name, mode, samples)
     return results

@@ -5,7 +5,8 @@ Sections and their keys:
 * ``micro``: framework, mode, dtype, size, method, kind (forward / backward /
   forward+backward), seconds (median per call);
 * ``memory``: framework, what, method, bytes (and ``zero_copy`` where it applies);
-* ``macro``: framework, model, mode, method, seconds (median per training step);
+* ``macro``: framework, model, mode, method, seconds (median per training step), ratio
+  (median of the per-round ratios to identity) with its quartiles ratio_q1, ratio_q3;
 * ``compiles``: framework, method, steps, compiles, graph_breaks, usage;
 * ``peers``: framework, name, version, error (installed peers, or why they are missing);
 * ``methods``: framework, method, origin (grl, a baseline, a package, a re-written pattern).
@@ -39,6 +40,31 @@ def micro(
         }
         for (method, kind), seconds in medians.items()
     ]
+
+
+def macro(framework: str, model: str, mode: str, samples: dict[str, list[float]]) -> list[Record]:
+    """One record per variant: median seconds per step, and its paired ratio to identity."""
+    import statistics
+
+    from benchmarks.timing import paired_ratio
+
+    results = []
+    for variant, values in samples.items():
+        q1, median, q3 = paired_ratio(values, samples[IDENTITY])
+        results.append(
+            {
+                "section": "macro",
+                "framework": framework,
+                "model": model,
+                "mode": mode,
+                "method": variant,
+                "seconds": statistics.median(values),
+                "ratio": median,
+                "ratio_q1": q1,
+                "ratio_q3": q3,
+            }
+        )
+    return results
 
 
 def method_origins(framework: str, origins: dict[str, str]) -> list[Record]:

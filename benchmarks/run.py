@@ -106,11 +106,18 @@ def run_worker(
 
 
 def compact(records: list[Record]) -> list[Record]:
-    """Round timings to 4 significant digits: the JSON stays small and loses no signal."""
+    """Round timings and ratios to 4 significant digits: small JSON, no signal lost."""
     for r in records:
-        if isinstance(r.get("seconds"), float):
-            r["seconds"] = float(f"{r['seconds']:.4g}")
+        for key in ("seconds", "ratio", "ratio_q1", "ratio_q3"):
+            if isinstance(r.get(key), float):
+                r[key] = float(f"{r[key]:.4g}")
     return records
+
+
+def json_text(meta: dict, records: list[Record]) -> str:
+    """The run as JSON, one record per line (small, and diffs line by line)."""
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    return f'{{"meta": {json.dumps(meta, ensure_ascii=False)},\n"records": [\n{lines}\n]}}\n'
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["seconds"] = round(time.perf_counter() - start, 1)
     compact(records)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"meta": meta, "records": records}, indent=0) + "\n")
+    args.json.write_text(json_text(meta, records))
     text = report.markdown(records, settings.sizes, frameworks)
     errors = [r for r in records if r["section"] == "error"]
     for error in errors:

@@ -12,6 +12,7 @@ class Settings:
     ``repeats`` interleaved samples are taken per case and the median is reported; each
     sample runs a case ``n`` times, with ``n`` chosen so that a sample lasts at least
     ``min_sample_s`` (so small sizes are not lost in the timer's resolution).
+    A DANN-step sample (``macro_*``) runs the step until it lasts ``macro_sample_s``.
     ``torch_backend`` is the ``torch.compile`` backend of the compiled mode.
     """
 
@@ -21,7 +22,7 @@ class Settings:
     repeats: int
     min_sample_s: float
     macro_repeats: int
-    macro_steps_per_sample: int
+    macro_sample_s: float
     schedule_steps: int
     memory_size: int
     quick: bool
@@ -44,8 +45,8 @@ FULL = Settings(
     modes=("eager", "compiled"),
     repeats=5,
     min_sample_s=0.02,
-    macro_repeats=15,
-    macro_steps_per_sample=3,
+    macro_repeats=25,
+    macro_sample_s=0.05,
     schedule_steps=1_000,
     memory_size=1_000_000,
     quick=False,
@@ -58,7 +59,7 @@ QUICK = Settings(
     repeats=2,
     min_sample_s=0.0,
     macro_repeats=1,
-    macro_steps_per_sample=1,
+    macro_sample_s=0.0,
     schedule_steps=30,
     memory_size=20_000,
     quick=True,

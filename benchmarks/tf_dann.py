@@ -19,7 +19,7 @@ from benchmarks import dann_spec, records
 from benchmarks.dann_spec import ModelSpec
 from benchmarks.peers import tf_peers
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
+from benchmarks.timing import interleaved_samples
 from grl.core import schedules
 from grl.tf import GradientReversal
 
@@ -125,16 +125,6 @@ def run(settings: Settings) -> list[records.Record]:
         for mode in settings.modes:
             steps = steps_for(spec, mode)
             results += tf_memory.step_peak_records(steps, spec.name, mode)
-            medians = interleaved_medians(steps, settings.macro_repeats, settings.min_sample_s * 5)
-            results += [
-                {
-                    "section": "macro",
-                    "framework": "tf",
-                    "model": spec.name,
-                    "mode": mode,
-                    "method": variant,
-                    "seconds": seconds,
-                }
-                for variant, seconds in medians.items()
-            ]
+            samples = interleaved_samples(steps, settings.macro_repeats, settings.macro_sample_s)
+            results += records.macro("tf", spec.name, mode, samples)
     return results

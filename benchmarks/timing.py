@@ -28,13 +28,14 @@ def calibrate(case: Case, min_sample_s: float, max_calls: int = 10_000) -> int:
         calls = min(max_calls, max(calls * 2, int(calls * min_sample_s / max(elapsed, 1e-7))))
 
 
-def interleaved_medians(
+def interleaved_samples(
     cases: dict[str, Case], repeats: int, min_sample_s: float
-) -> dict[str, float]:
-    """Median seconds per call of each case, from ``repeats`` interleaved samples.
+) -> dict[str, list[float]]:
+    """``repeats`` samples (seconds per call) of each case, taken in turn.
 
     Each case must block until its work is done (e.g. ``block_until_ready``), or its time
-    would only be the dispatch.
+    would only be the dispatch. Sample ``i`` of every case comes from the same round, so
+    ratios of samples with the same index are paired: the load drift cancels in them.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1; got {repeats}")
@@ -49,4 +50,21 @@ def interleaved_medians(
             for _ in range(n):
                 case()
             samples[name].append((time.perf_counter() - start) / n)
+    return samples
+
+
+def interleaved_medians(
+    cases: dict[str, Case], repeats: int, min_sample_s: float
+) -> dict[str, float]:
+    """Median seconds per call of each case, from ``repeats`` interleaved samples."""
+    samples = interleaved_samples(cases, repeats, min_sample_s)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile) of the per-round ratios ``a_i / b_i``."""
+    ratios = sorted(a / b for a, b in zip(numerator, denominator, strict=True))
+    if len(ratios) == 1:
+        return ratios[0], ratios[0], ratios[0]
+    q1, median, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return q1, median, q3

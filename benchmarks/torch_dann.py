@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from benchmarks import dann_spec, records
 from benchmarks.dann_spec import ModelSpec
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
+from benchmarks.timing import interleaved_samples
 from grl.core import schedules
 from grl.torch import GradientReversal, step_all
 
@@ -122,16 +122,6 @@ def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:
         for mode in settings.modes:
             steps = steps_for(spec, mode, backend)
             results += torch_memory.step_peak_records(steps, spec.name, mode)
-            medians = interleaved_medians(steps, settings.macro_repeats, settings.min_sample_s * 5)
-            results += [
-                {
-                    "section": "macro",
-                    "framework": "torch",
-                    "model": spec.name,
-                    "mode": mode,
-                    "method": variant,
-                    "seconds": seconds,
-                }
-                for variant, seconds in medians.items()
-            ]
+            samples = interleaved_samples(steps, settings.macro_repeats, settings.macro_sample_s)
+            results += records.macro("torch", spec.name, mode, samples)
     return results

@@ -93,3 +93,21 @@ def test_micro_table_gives_ratios_to_the_floor() -> None:
 )
 def test_duration_picks_a_readable_unit(seconds: float | None, text: str) -> None:
     assert report.duration(seconds) == text
+
+
+def test_paired_ratio_compares_samples_of_the_same_round() -> None:
+    # Round 2 is slow for both cases: per-round ratios cancel it, a ratio of medians might not.
+    assert timing.paired_ratio([2.0, 40.0, 6.0], [1.0, 20.0, 3.0]) == (2.0, 2.0, 2.0)
+    q1, median, q3 = timing.paired_ratio([1.0, 2.0, 3.0, 4.0, 5.0], [1.0] * 5)
+    assert (q1, median, q3) == (2.0, 3.0, 4.0)
+
+
+def test_macro_records_and_table_report_the_paired_ratio() -> None:
+    samples = {records.IDENTITY: [1.0, 2.0, 1.0], records.GRL: [1.01, 2.02, 1.01]}
+    made = records.macro("jax", "mlp", "compiled", samples)
+    grl = records.one(made, method=records.GRL)
+    assert grl is not None and grl["seconds"] == 1.01
+    assert round(grl["ratio"], 6) == 1.01
+    assert "| JAX | mlp | jax.jit | 1 s | 1.01 s | 1.010× (1.01–1.01) |" in report.macro_table(made)
+    goal = dict((g, ok) for g, _, ok in report.goals(made, (1,)))
+    assert goal["JAX: compiled DANN step (mlp, grl) ≤ 1.02× identity"] is True
