@@ -29,8 +29,12 @@ def _build(layers: tuple[Layer, ...], params: dict[str, np.ndarray]) -> nn.Seque
             m = nn.Conv2d(layer[2], layer[3], 3, padding=1)
             m.weight.data = torch.tensor(params[f"{layer[1]}.w"].transpose(3, 2, 0, 1).copy())
         else:
-            m = {"relu": nn.ReLU, "tanh": nn.Tanh, "maxpool": lambda: nn.MaxPool2d(2),
-                 "flatten": _NHWCFlatten}[kind]()
+            m = {
+                "relu": nn.ReLU,
+                "tanh": nn.Tanh,
+                "maxpool": lambda: nn.MaxPool2d(2),
+                "flatten": _NHWCFlatten,
+            }[kind]()
         if kind in ("dense", "conv"):
             m.bias.data = torch.tensor(params[f"{layer[1]}.b"])
         modules.append(m)

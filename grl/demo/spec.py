@@ -55,12 +55,17 @@ def moons_net(hidden: int = 16, domain_hidden: int = 128) -> Net:
     """
     return Net(
         features=(
-            ("dense", "f1", 2, hidden), ("tanh",), ("dense", "f2", hidden, hidden), ("tanh",),
+            ("dense", "f1", 2, hidden),
+            ("tanh",),
+            ("dense", "f2", hidden, hidden),
+            ("tanh",),
         ),
         label_head=(("dense", "y1", hidden, 2),),
         domain_head=(
-            ("dense", "d1", hidden, domain_hidden), ("relu",),
-            ("dense", "d2", domain_hidden, domain_hidden), ("relu",),
+            ("dense", "d1", hidden, domain_hidden),
+            ("relu",),
+            ("dense", "d2", domain_hidden, domain_hidden),
+            ("relu",),
             ("dense", "d3", domain_hidden, 1),
         ),
     )

@@ -18,7 +18,9 @@ def require_demo_dependencies() -> None:
             importlib.import_module(name)
         except ImportError as error:
             if required_backends():
-                pytest.fail(f"the demo needs {name} (pip install 'grl[demo]'): {error}",
-                            pytrace=False)
-            pytest.skip(f"{name} is not installed (pip install 'grl[demo]')",
-                        allow_module_level=True)
+                pytest.fail(
+                    f"the demo needs {name} (pip install 'grl[demo]'): {error}", pytrace=False
+                )
+            pytest.skip(
+                f"{name} is not installed (pip install 'grl[demo]')", allow_module_level=True
+            )

@@ -38,7 +38,17 @@ def test_backends_agree_on_losses_and_predictions(experiment, method: str) -> No
     # Training must actually move: the losses are not constant.
     assert np.ptp(ref[:, 0]) > 1e-3
     for backend in ("tf", "jax"):
-        np.testing.assert_allclose(histories[backend], ref, rtol=1e-4, atol=1e-5,
-                                   err_msg=f"{name}/{method}: {backend} vs torch losses")
-        np.testing.assert_allclose(logits[backend], logits["torch"], rtol=1e-3, atol=1e-4,
-                                   err_msg=f"{name}/{method}: {backend} vs torch logits")
+        np.testing.assert_allclose(
+            histories[backend],
+            ref,
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=f"{name}/{method}: {backend} vs torch losses",
+        )
+        np.testing.assert_allclose(
+            logits[backend],
+            logits["torch"],
+            rtol=1e-3,
+            atol=1e-4,
+            err_msg=f"{name}/{method}: {backend} vs torch logits",
+        )

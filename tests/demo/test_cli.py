@@ -15,8 +15,7 @@ from tests.demo.deps import require_demo_dependencies
 
 require_demo_dependencies()
 
-KEYS = {"experiment", "backend", "method", "seed", "source_accuracy", "target_accuracy",
-        "seconds"}
+KEYS = {"experiment", "backend", "method", "seed", "source_accuracy", "target_accuracy", "seconds"}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -24,8 +23,21 @@ def test_cli_runs_both_experiments(backend: str, tmp_path: Path, capsys) -> None
     require(backend)
     out = tmp_path / "out" / "results.json"
     plots = tmp_path / "plots"
-    code = main(["--backend", backend, "--steps", "4", "--seeds", "0,3", "--quiet",
-                 "--json", str(out), "--plot-dir", str(plots)])
+    code = main(
+        [
+            "--backend",
+            backend,
+            "--steps",
+            "4",
+            "--seeds",
+            "0,3",
+            "--quiet",
+            "--json",
+            str(out),
+            "--plot-dir",
+            str(plots),
+        ]
+    )
     assert code == 0
     records = json.loads(out.read_text())
     expected = {("moons", m, s) for m in ("source_only", "dann") for s in (0, 3)}
@@ -50,10 +62,24 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
     runs = []
     for k in range(2):
         path = tmp_path / f"{k}.json"
-        main(["--backend", "torch", "--experiment", "moons", "--steps", "20", "--seeds", "1",
-              "--quiet", "--json", str(path)])
-        runs.append([(r["source_accuracy"], r["target_accuracy"])
-                     for r in json.loads(path.read_text())])
+        main(
+            [
+                "--backend",
+                "torch",
+                "--experiment",
+                "moons",
+                "--steps",
+                "20",
+                "--seeds",
+                "1",
+                "--quiet",
+                "--json",
+                str(path),
+            ]
+        )
+        runs.append(
+            [(r["source_accuracy"], r["target_accuracy"]) for r in json.loads(path.read_text())]
+        )
     assert runs[0] == runs[1]
 
 
@@ -102,19 +128,34 @@ def test_missing_framework_in_all_is_skipped(monkeypatch, capsys, tmp_path: Path
 
 
 def test_module_entry_point_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "grl.demo", "--help"], capture_output=True,
-                            text=True, check=True, timeout=120)
-    for option in ("--backend", "--experiment", "--seeds", "--steps", "--json", "--plot-dir",
-                   "--quiet"):
+    result = subprocess.run(
+        [sys.executable, "-m", "grl.demo", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    for option in (
+        "--backend",
+        "--experiment",
+        "--seeds",
+        "--steps",
+        "--json",
+        "--plot-dir",
+        "--quiet",
+    ):
         assert option in result.stdout
 
 
 def test_torch_only_run_does_not_import_other_frameworks() -> None:
     require("torch")
-    code = ("import sys; from grl.demo.cli import main; "
-            "main(['--backend', 'torch', '--experiment', 'moons', '--steps', '2', '--seeds', '0',"
-            " '--quiet']); "
-            "print(sorted(m for m in ('tensorflow', 'jax') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, timeout=300)
+    code = (
+        "import sys; from grl.demo.cli import main; "
+        "main(['--backend', 'torch', '--experiment', 'moons', '--steps', '2', '--seeds', '0',"
+        " '--quiet']); "
+        "print(sorted(m for m in ('tensorflow', 'jax') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"

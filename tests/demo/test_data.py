@@ -17,15 +17,20 @@ def test_moons_target_is_source_rotated_by_35_degrees() -> None:
     back = data.rotate(d.target_train_x, -35.0)
     # Same distribution once rotated back: the class means match the source's closely.
     for c in (0, 1):
-        np.testing.assert_allclose(back[d.target_train_y == c].mean(0),
-                                   d.source_train_x[d.source_train_y == c].mean(0), atol=0.15)
+        np.testing.assert_allclose(
+            back[d.target_train_y == c].mean(0),
+            d.source_train_x[d.source_train_y == c].mean(0),
+            atol=0.15,
+        )
 
 
 def test_digits_splits_and_blending() -> None:
     d = data.make_digits_data(0)
     assert d.source_train_x.shape[1:] == (data.DIGITS_SIZE, data.DIGITS_SIZE, 3)
-    assert len(d.source_train_x) + len(d.source_test_x) + len(d.target_train_x) + len(
-        d.target_test_x) == 1797
+    assert (
+        len(d.source_train_x) + len(d.source_test_x) + len(d.target_train_x) + len(d.target_test_x)
+        == 1797
+    )
     # Per-domain normalisation: each domain's training set is standardised per channel.
     for x in (d.source_train_x, d.target_train_x):
         np.testing.assert_allclose(x.mean(axis=(0, 1, 2)), 0, atol=1e-4)
@@ -46,8 +51,9 @@ def test_resize_bilinear_keeps_corners_and_identity() -> None:
     x = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(data.resize_bilinear(x, 8), x, atol=1e-6)
     up = data.resize_bilinear(x, 16)
-    np.testing.assert_allclose(up[:, [0, -1]][:, :, [0, -1]], x[:, [0, -1]][:, :, [0, -1]],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        up[:, [0, -1]][:, :, [0, -1]], x[:, [0, -1]][:, :, [0, -1]], atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("experiment", ["moons", "digits"])
