@@ -53,7 +53,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     marker = item.get_closest_marker("capability")
     if not path or marker is None or (report.when != "call" and not report.skipped):
         return
-    backend_name = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    backend_name = params.get("backend") or params.get("backend_name") or params.get("name")
     record = {
         "capability": marker.args[0],
         "kind": dict(item.user_properties).get("kind", marker.kwargs.get("kind", "conformant")),

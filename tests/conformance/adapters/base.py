@@ -24,6 +24,8 @@ class Adapter:
     forward_mode_methods: Sequence[str] = ()
     #: Forward-mode methods that cannot be supported and must raise (method -> exception).
     forward_mode_errors: ClassVar[dict[str, type[BaseException]]] = {}
+    #: The forward-mode method that runs under the framework's compiler (when supported).
+    compiled_forward_mode_method: str = ""
     #: True where CPU arithmetic flushes subnormals to zero (TensorFlow, XLA).
     flush_to_zero: bool = False
     #: True where the sign of exactly-zero complex parts is not controlled (JAX builds the

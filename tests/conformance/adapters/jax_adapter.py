@@ -30,6 +30,7 @@ class JaxAdapter(Adapter):
     )
     forward_mode_methods = ("jvp", "jacfwd", "jvp_jit", "linearize")
     flush_to_zero = True
+    compiled_forward_mode_method = "jvp_jit"
     complex_zero_sign_free = True
 
     def run(self, fn: Callable[[], Any]) -> Any:

@@ -22,6 +22,7 @@ class TFAdapter(Adapter):
     second_order_methods = ("nested_tape", "nested_tape_tf_function", "tape_jacobian")
     forward_mode_methods = ("forward_accumulator", "forward_accumulator_tf_function")
     flush_to_zero = True
+    compiled_forward_mode_method = "forward_accumulator_tf_function"
 
     def from_numpy(self, array: np.ndarray) -> tf.Tensor:
         if array.dtype == ml_dtypes.bfloat16:
