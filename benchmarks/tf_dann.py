@@ -61,17 +61,36 @@ def build(spec: ModelSpec, params: dict) -> dict[str, keras.Sequential]:
     return parts
 
 
-def make_step(spec: ModelSpec, variant: str, mode: str) -> Callable[[], None]:
-    data = {key: tf.constant(value) for key, value in dann_spec.batch(spec).items()}
-    parts = build(spec, dann_spec.init_params(spec))
+class Shared:
+    """Weights, optimizer and batch shared by the variants of one comparison.
+
+    Separate model instances differ by a few percent from memory placement alone; sharing
+    them leaves the GRL slot as the only difference.
+    """
+
+    def __init__(self, spec: ModelSpec):
+        self.data = {key: tf.constant(value) for key, value in dann_spec.batch(spec).items()}
+        self.parts = build(spec, dann_spec.init_params(spec))
+        self.optimizer = keras.optimizers.SGD(dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM)
+        self.variables = [v for part in self.parts.values() for v in part.trainable_variables]
+        self.optimizer.build(self.variables)
+
+
+def make_step(
+    spec: ModelSpec, variant: str, mode: str, shared: Shared | None = None
+) -> Callable[[], None]:
+    shared = shared or Shared(spec)
+    data, parts, optimizer, variables = (
+        shared.data,
+        shared.parts,
+        shared.optimizer,
+        shared.variables,
+    )
     reversal = {
         records.GRL: lambda: GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS)),
         records.GRL_FIXED: lambda: GradientReversal(0.5),
     }.get(variant, keras.layers.Identity)()
     lambda_ = tf.Variable(0.5, trainable=False)
-    optimizer = keras.optimizers.SGD(dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM)
-    variables = [v for part in parts.values() for v in part.trainable_variables]
-    optimizer.build(variables)
     n = spec.batch
 
     def losses() -> tuple[tf.Tensor, tf.Tensor]:
@@ -114,7 +133,8 @@ def make_step(spec: ModelSpec, variant: str, mode: str) -> Callable[[], None]:
 
 
 def steps_for(spec: ModelSpec, mode: str) -> dict[str, Callable[[], None]]:
-    return {variant: make_step(spec, variant, mode) for variant in VARIANTS}
+    shared = Shared(spec)
+    return {variant: make_step(spec, variant, mode, shared) for variant in VARIANTS}
 
 
 def run(settings: Settings) -> list[records.Record]:
