@@ -21,6 +21,7 @@ def bits(array: np.ndarray) -> np.ndarray:
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     mismatch = bits(actual) != bits(expected)

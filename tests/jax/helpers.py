@@ -11,26 +11,9 @@ import pytest
 
 from grl.core.reference import gradient_reversal_backward
 from tests.backends import required_backends
+from tests.conformance.cases import assert_same_bits, bits  # noqa: F401  (shared helpers)
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-
-
-def bits(array: Any) -> np.ndarray:
-    """Raw bit patterns, so that -0.0 != 0.0 and every rounding difference shows."""
-    array = np.ascontiguousarray(np.asarray(array))
-    width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64, 16: np.uint64}
-    return array.view(width[array.dtype.itemsize])
-
-
-def assert_same_bits(actual: Any, expected: Any) -> None:
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    differ = bits(actual) != bits(expected)
-    assert not differ.any(), (
-        f"{int(differ.sum())} of {differ.size} elements differ in bits: "
-        f"actual {actual.reshape(-1)[:6]} expected {expected.reshape(-1)[:6]}"
-    )
 
 
 def sample(dtype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:

@@ -8,24 +8,7 @@ import ml_dtypes
 import numpy as np
 
 from grl.core import schedules
-
-
-def bits(array: Any) -> np.ndarray:
-    """Raw bit patterns, so that -0.0 != 0.0 and every rounding difference shows."""
-    array = np.asarray(array)
-    width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-    return array.view(width[array.dtype.itemsize])
-
-
-def assert_same_bits(actual: Any, expected: Any) -> None:
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    differ = bits(actual) != bits(expected)
-    assert not differ.any(), (
-        f"{int(differ.sum())} of {differ.size} elements differ in bits: "
-        f"actual {actual.reshape(-1)[:6]} expected {expected.reshape(-1)[:6]}"
-    )
+from tests.conformance.cases import assert_same_bits, bits  # noqa: F401  (shared helpers)
 
 
 def to_numpy(tensor: Any) -> np.ndarray:

@@ -11,6 +11,8 @@ from torch import nn
 
 import grl.torch as grl_torch
 from grl.core.reference import gradient_reversal_backward
+from tests.conformance.cases import assert_same_bits as same_bits
+from tests.conformance.cases import bits  # noqa: F401  (shared helper)
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -21,26 +23,13 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy()
 
 
-def bits(array: Any) -> np.ndarray:
-    """Raw bit patterns, so that -0.0 != 0.0 and every rounding difference shows."""
-    array = np.ascontiguousarray(np.asarray(array))
-    width = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-    return array.view(width[array.dtype.itemsize])
-
-
 def assert_same_bits(actual: Any, expected: Any) -> None:
+    """Bit-for-bit equality (tensors converted first); see tests/conformance/cases.py."""
     if isinstance(actual, torch.Tensor):
         actual = to_numpy(actual)
     if isinstance(expected, torch.Tensor):
         expected = to_numpy(expected)
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    differ = bits(actual) != bits(expected)
-    assert not differ.any(), (
-        f"{int(differ.sum())} of {differ.size} elements differ in bits: "
-        f"actual {actual.reshape(-1)[:6]} expected {expected.reshape(-1)[:6]}"
-    )
+    same_bits(actual, expected)
 
 
 def reference_grad(g: torch.Tensor, lambda_: Any) -> np.ndarray:
