@@ -131,13 +131,19 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="intra-op threads per framework (1: robust on a shared machine)",
     )
+    parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cpu: process CPU time (robust on a shared machine); wall: elapsed time",
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/latest.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "benchmarks/results/latest.md")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/images/performance.png")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
 
-    settings = QUICK if args.quick else FULL
+    settings = dataclasses.replace(QUICK if args.quick else FULL, clock=args.clock)
     frameworks = [f for f in args.frameworks.split(",") if f]
     sections = tuple(s for s in args.sections.split(",") if s)
     start = time.perf_counter()

@@ -13,7 +13,8 @@ class Settings:
     sample runs a case ``n`` times, with ``n`` chosen so that a sample lasts at least
     ``min_sample_s`` (so small sizes are not lost in the timer's resolution).
     A DANN-step sample (``macro_*``) runs the step until it lasts ``macro_sample_s``.
-    ``torch_backend`` is the ``torch.compile`` backend of the compiled mode.
+    ``torch_backend`` is the ``torch.compile`` backend of the compiled mode; ``clock`` is
+    what a sample measures (:data:`benchmarks.timing.CLOCKS`).
     """
 
     sizes: tuple[int, ...]
@@ -27,6 +28,7 @@ class Settings:
     memory_size: int
     quick: bool
     torch_backend: str = "inductor"
+    clock: str = "cpu"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -13,16 +13,32 @@ from collections.abc import Callable
 
 Case = Callable[[], object]
 
+#: What a sample measures. "cpu" (the default): CPU time of the whole process, user and
+#: system, every thread included (JAX's dispatch thread, TensorFlow's pools, the kernel
+#: zeroing fresh pages). On a shared machine, wall time mostly measures the wait for a
+#: free core; with one compute thread per framework, CPU time is the work itself.
+#: "wall": ``perf_counter``, for a machine of one's own.
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+_clock = CLOCKS["cpu"]
+
+
+def use_clock(name: str) -> None:
+    """Select the clock of every later measurement ("cpu" or "wall")."""
+    global _clock
+    if name not in CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(CLOCKS)}; got {name!r}")
+    _clock = CLOCKS[name]
+
 
 def calibrate(case: Case, min_sample_s: float, max_calls: int = 10_000) -> int:
     """How many calls make one sample last at least ``min_sample_s`` (after a warm-up call)."""
     case()
     calls = 1
     while True:
-        start = time.perf_counter()
+        start = _clock()
         for _ in range(calls):
             case()
-        elapsed = time.perf_counter() - start
+        elapsed = _clock() - start
         if elapsed >= min_sample_s or calls >= max_calls:
             return calls
         calls = min(max_calls, max(calls * 2, int(calls * min_sample_s / max(elapsed, 1e-7))))
@@ -46,10 +62,10 @@ def interleaved_samples(
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
             case, n = cases[name], calls[name]
-            start = time.perf_counter()
+            start = _clock()
             for _ in range(n):
                 case()
-            samples[name].append((time.perf_counter() - start) / n)
+            samples[name].append((_clock() - start) / n)
     return samples
 
 

@@ -43,9 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     limit_threads(args.threads)
 
+    from benchmarks import timing
     from benchmarks.settings import Settings
 
     settings = Settings.from_dict(json.loads(args.settings))
+    timing.use_clock(settings.clock)
     sections = tuple(s for s in args.sections.split(",") if s)
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -24,6 +24,11 @@ def test_interleaved_medians_refuses_zero_repeats() -> None:
         timing.interleaved_medians({"a": lambda: None}, repeats=0, min_sample_s=0.0)
 
 
+def test_use_clock_refuses_unknown_clocks() -> None:
+    with pytest.raises(ValueError, match="clock must be one of \\['cpu', 'wall'\\]; got 'gpu'"):
+        timing.use_clock("gpu")
+
+
 def test_settings_round_trip_through_json_dict() -> None:
     for settings in (FULL, QUICK):
         assert Settings.from_dict(settings.to_dict()) == settings
