@@ -134,7 +134,50 @@ def tf_profile() -> str:
         parts.append(f"TF profiler: one eager grl backward, {LARGE:,} elements")
         parts.append(xspace_summary(logdir))
     parts.append(python_hotspots(forward))
+    parts.append(tf_schedule_update())
     return "\n\n".join(parts)
+
+
+def tf_schedule_update() -> str:
+    """Why the scheduled grl DANN step is slower compiled: the λ update between XLA steps.
+
+    Times (interleaved medians, process CPU) the compiled MLP step alone, followed by
+    ``layer.advance()`` (two eager variable assigns and a host read of the step), and with
+    the update moved inside the compiled step (``step += 1; λ = schedule(step)`` in-graph,
+    a prototype of the fix). Then the TF profiler's view of one ``advance()``.
+    """
+    import tensorflow as tf
+
+    from benchmarks import dann_spec, records, tf_dann, timing
+
+    shared = tf_dann.Shared(dann_spec.MLP)
+    scheduled = tf_dann.make_step(dann_spec.MLP, records.GRL, "compiled", shared)
+    cells = {type(c.cell_contents).__name__: c.cell_contents for c in scheduled.__closure__}
+    layer, compiled = cells["GradientReversal"], cells["Function"]
+    body = compiled.python_function
+    total = float(dann_spec.SCHEDULE_STEPS)
+
+    @tf.function(jit_compile=True)
+    def in_graph() -> None:
+        body()
+        step = tf.cast(layer.step.assign_add(1), tf.float32)
+        layer.lambda_.assign(tf.math.tanh(5.0 * tf.minimum(step / total, 1.0)))
+
+    cases = {
+        "compiled step alone": compiled,
+        "compiled step, then layer.advance()": scheduled,
+        "update inside the compiled step (prototype)": in_graph,
+    }
+    medians = timing.interleaved_medians(cases, 15, 0.05)
+    lines = ["TF DANN step (mlp, compiled), median CPU time per step:"]
+    lines += [f"  {name}: {seconds * 1e3:.2f} ms" for name, seconds in medians.items()]
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(20):
+            layer.advance()
+        tf.profiler.experimental.stop()
+        lines += ["", "TF profiler: 20 calls of layer.advance()", xspace_summary(logdir, top=8)]
+    return "\n".join(lines)
 
 
 def jax_profile() -> str:
@@ -163,7 +206,27 @@ def jax_profile() -> str:
         parts.append(f"jax.profiler: one eager grl backward (vjp), {LARGE:,} elements")
         parts.append(xspace_summary(logdir))
     parts.append(python_hotspots(lambda: layer(x)))
+    parts.append(jax_step_costs())
     return "\n\n".join(parts)
+
+
+def jax_step_costs() -> str:
+    """XLA's own accounting of the jitted DANN steps: flops and bytes, per variant."""
+    import jax
+
+    from benchmarks import dann_spec, jax_dann
+
+    lines = ["XLA cost analysis of the jitted DANN step (per step):"]
+    for spec in dann_spec.MODELS:
+        for variant in jax_dann.VARIANTS:
+            update, state = jax_dann.make_update(spec, variant)
+            cost = jax.jit(update).lower(*state).compile().cost_analysis()
+            cost = cost[0] if isinstance(cost, list) else cost
+            lines.append(
+                f"  {spec.name:6} {variant:14} flops {cost.get('flops', 0):>14,.0f}  "
+                f"bytes accessed {cost.get('bytes accessed', 0):>14,.0f}"
+            )
+    return "\n".join(lines)
 
 
 PROFILES = {"torch": torch_profile, "tf": tf_profile, "jax": jax_profile}

@@ -9,6 +9,7 @@ of their prefix sums over a training step is its peak above the memory held befo
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -64,13 +65,14 @@ def forward_records(
     return results
 
 
-def step_peak_records(
-    steps: dict[str, Callable[[], object]], model: str, mode: str
-) -> list[records.Record]:
+def step_peak_records(steps: dict[str, Any], model: str, mode: str) -> list[records.Record]:
     """Peak bytes above the starting point during one training step of each variant."""
     results = []
     for name, step in steps.items():
         step()  # allocate optimizer state and compile before measuring
+        # Start from no gradients, so that the step's own gradients count in its peak
+        # (otherwise the frees of the previous step's gradients come first and hide it).
+        step.optimizer.zero_grad(set_to_none=True)
         _, peak, _ = allocated_and_peak(step)
         results.append(
             {
