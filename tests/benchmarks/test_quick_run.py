@@ -37,10 +37,8 @@ def available_frameworks() -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def run_records(tmp_path_factory: pytest.TempPathFactory) -> list[records.Record]:
+def quick_run(out: Path) -> list[records.Record]:
     frameworks = available_frameworks()
-    out = tmp_path_factory.mktemp("bench")
     command = [
         sys.executable,
         "-m",
@@ -64,14 +62,18 @@ def run_records(tmp_path_factory: pytest.TempPathFactory) -> list[records.Record
     return result["records"]
 
 
+class NotInstalled(Exception):
+    """The framework of a check did not run (it is not installed and not required)."""
+
+
 def _compiles(run_records: list[records.Record], framework: str) -> dict[str, records.Record]:
     found = records.find(run_records, section="compiles", framework=framework)
     if not found:
-        pytest.skip(f"{framework} not installed")
+        raise NotInstalled(framework)
     return {r["method"]: r for r in found}
 
 
-def test_torch_grl_compiles_once_and_peers_recompile(run_records: list) -> None:
+def check_torch_grl_compiles_once_and_peers_recompile(run_records: list) -> None:
     counts = _compiles(run_records, "torch")
     grl = counts[records.GRL]
     assert grl["steps"] == QUICK.schedule_steps
@@ -86,10 +88,10 @@ def test_torch_grl_compiles_once_and_peers_recompile(run_records: list) -> None:
     assert copy["compiles"] > 1 and copy["limit_hit"] is True
 
 
-def test_torch_peer_packages_are_benchmarked_or_reported_missing(run_records: list) -> None:
+def check_torch_peer_packages_are_benchmarked_or_reported_missing(run_records: list) -> None:
     peers = records.find(run_records, section="peers", framework="torch")
     if not records.find(run_records, framework="torch"):
-        pytest.skip("torch not installed")
+        raise NotInstalled("torch")
     assert {p["name"] for p in peers} == {names.REVGRAD, names.TGR}
     counted = set(_compiles(run_records, "torch"))
     for peer in peers:
@@ -100,14 +102,14 @@ def test_torch_peer_packages_are_benchmarked_or_reported_missing(run_records: li
             assert peer["error"].split(":")[0].endswith("Error")
 
 
-def test_torch_forward_is_zero_copy_and_allocates_nothing_that_grows(run_records: list) -> None:
+def check_torch_forward_is_zero_copy_and_allocates_nothing_that_grows(run_records: list) -> None:
     memory = {
         r["method"]: r
         for r in records.find(run_records, section="memory", framework="torch")
         if r["what"].startswith("forward") and r["what"].endswith("eager")
     }
     if not memory:
-        pytest.skip("torch not installed")
+        raise NotInstalled("torch")
     assert memory[records.IDENTITY]["bytes"] == 0
     assert memory[records.GRL]["zero_copy"] is True
     # At most the 0-d float32 λ snapshot that keeps a later set_lambda out of this backward.
@@ -124,21 +126,21 @@ def test_torch_forward_is_zero_copy_and_allocates_nothing_that_grows(run_records
     assert compiled[records.GRL]["bytes"] <= 4
 
 
-def test_tf_grl_traces_once_and_the_float_lambda_pattern_retraces(run_records: list) -> None:
+def check_tf_grl_traces_once_and_the_float_lambda_pattern_retraces(run_records: list) -> None:
     counts = _compiles(run_records, "tf")
     assert counts[records.GRL]["compiles"] == 1
     for peer in (names.CUSTOM_GRADIENT, names.LOSS_SUBTRACTION):
         assert counts[peer]["compiles"] == QUICK.schedule_steps
 
 
-def test_tf_forward_is_zero_copy_and_allocates_nothing(run_records: list) -> None:
+def check_tf_forward_is_zero_copy_and_allocates_nothing(run_records: list) -> None:
     eager = {
         r["method"]: r
         for r in records.find(run_records, section="memory", framework="tf")
         if r["what"].startswith("forward") and r["what"].endswith("eager")
     }
     if not eager:
-        pytest.skip("tensorflow not installed")
+        raise NotInstalled("tf")
     assert eager[records.GRL]["zero_copy"] is True
     assert eager[records.GRL]["bytes"] == 0  # None would mean the BFC allocator was off
     compiled = {
@@ -150,14 +152,14 @@ def test_tf_forward_is_zero_copy_and_allocates_nothing(run_records: list) -> Non
     assert compiled[records.GRL]["bytes"] <= compiled[records.IDENTITY]["bytes"]
 
 
-def test_jax_grl_traces_once_and_the_static_lambda_pattern_retraces(run_records: list) -> None:
+def check_jax_grl_traces_once_and_the_static_lambda_pattern_retraces(run_records: list) -> None:
     counts = _compiles(run_records, "jax")
     assert counts[records.GRL]["compiles"] == 1
     assert counts[names.STOP_GRADIENT]["compiles"] == 1
     assert counts[names.CUSTOM_VJP]["compiles"] == QUICK.schedule_steps
 
 
-def test_jax_forward_is_zero_copy_eagerly_and_no_bigger_than_identity_jitted(
+def check_jax_forward_is_zero_copy_eagerly_and_no_bigger_than_identity_jitted(
     run_records: list,
 ) -> None:
     memory = {
@@ -166,9 +168,28 @@ def test_jax_forward_is_zero_copy_eagerly_and_no_bigger_than_identity_jitted(
         if r["what"].startswith("forward")
     }
     if not memory:
-        pytest.skip("jax not installed")
+        raise NotInstalled("jax")
     assert memory[(records.GRL, "eager")]["zero_copy"] is True
     assert memory[(records.GRL, "eager")]["bytes"] == 0
     assert memory[(names.STOP_GRADIENT, "eager")]["zero_copy"] is False
     compiled = "compiled (XLA plan: output + temp)"
     assert memory[(records.GRL, compiled)]["bytes"] == memory[(records.IDENTITY, compiled)]["bytes"]
+
+
+CHECKS = [value for name, value in sorted(globals().items()) if name.startswith("check_")]
+
+
+def test_quick_run_has_the_structure_of_a_real_run(tmp_path: Path) -> None:
+    """One subprocess run, every check on it: one test, so xdist never runs it twice."""
+    run_records = quick_run(tmp_path)
+    failures, ran = [], 0
+    for check in CHECKS:
+        try:
+            check(run_records)
+            ran += 1
+        except NotInstalled:
+            continue
+        except AssertionError as error:
+            failures.append(f"{check.__name__}: {error}")
+    assert not failures, "\n".join(failures)
+    assert ran > 0
