@@ -37,14 +37,15 @@ def type_error(value: Any, what: str = "") -> TypeError:
 
 def check_real_value(value: float, original: Any = None) -> float:
     """Reject NaN, ±inf and negative values; return ``value`` as a Python float."""
+    if math.isfinite(value) and value >= 0:
+        return float(value)
+    # The message (a repr of a possibly large tensor) is built only on the error path.
     shown = describe(original if original is not None else value)
-    if math.isnan(value) or math.isinf(value):
+    if not math.isfinite(value):
         raise ValueError(f"{ARGUMENT} must be finite; got {shown}")
-    if value < 0:
-        raise ValueError(
-            f"{ARGUMENT} must be >= 0 (a negative value cancels the gradient reversal); got {shown}"
-        )
-    return float(value)
+    raise ValueError(
+        f"{ARGUMENT} must be >= 0 (a negative value cancels the gradient reversal); got {shown}"
+    )
 
 
 def check_rank(shape: tuple[int, ...], original: Any) -> None:
