@@ -41,7 +41,5 @@ def test_random_cases_follow_the_rule(backend, shape, dtype, lambda_, seed):
 )
 def test_arbitrary_float32_gradients(backend, values, lambda_dtype, lambda_):
     lam = np.asarray(lambda_).astype(numpy_dtype(lambda_dtype))
-    if not np.isfinite(lam):
-        return  # e.g. 1e4 overflows nothing, but keep the guard explicit for float16
     actual = backend.run(lambda: backend.vjp(values, (float(lam), lambda_dtype), values))
     assert_conforms(backend, actual, values, lam)
