@@ -75,7 +75,11 @@ def _loss(
     return label_loss + domain_loss, jnp.stack([label_loss, domain_loss])
 
 
-@partial(jax.jit, static_argnames=("net", "adversarial", "momentum"), donate_argnums=(0, 1))
+@partial(
+    jax.jit,
+    static_argnames=("net", "adversarial", "momentum", "weight_decay"),
+    donate_argnums=(0, 1),
+)
 def _step(
     p: Params,
     bufs: Params,
@@ -87,11 +91,13 @@ def _step(
     net: Net,
     adversarial: bool,
     momentum: float,
+    weight_decay: float,
 ) -> tuple[Params, Params, jax.Array]:
     x, y, xt = data
     grads, losses = jax.grad(_loss, has_aux=True)(
         p, net, adversarial, x[l_idx], y[l_idx], xt[t_idx], lam
     )
+    grads = {k: g + weight_decay * p[k] if k.endswith(".w") else g for k, g in grads.items()}
     # torch.optim.SGD's momentum: buf = μ·buf + g; p -= lr·buf.
     bufs = jax.tree.map(lambda b, g: momentum * b + g, bufs, grads)
     p = jax.tree.map(lambda w, b: w - lr * b, p, bufs)
@@ -112,6 +118,7 @@ class Trainer:
     ) -> None:
         self.net, self.plan = config.net, plan
         self.momentum, self.adversarial = config.momentum, adversarial
+        self.weight_decay = config.weight_decay
         self.params = {k: jnp.asarray(v) for k, v in params.items()}
         self.bufs = {k: jnp.zeros_like(v) for k, v in self.params.items()}
         self.data = (jnp.asarray(labelled[0]), jnp.asarray(labelled[1]), jnp.asarray(target))
@@ -131,6 +138,7 @@ class Trainer:
             self.net,
             self.adversarial,
             self.momentum,
+            self.weight_decay,
         )
         self.losses.append(losses)
 

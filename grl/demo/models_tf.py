@@ -44,6 +44,7 @@ class Trainer:
         adversarial: bool,
     ) -> None:
         self.net, self.plan, self.momentum = config.net, plan, config.momentum
+        self.weight_decay = config.weight_decay
         self.vars = {k: tf.Variable(p, name=k.replace(".", "_")) for k, p in params.items()}
         self.bufs = {k: tf.Variable(tf.zeros_like(p)) for k, p in params.items()}
         self.lambda_ = tf.Variable(0.0, dtype=tf.float32)
@@ -68,6 +69,8 @@ class Trainer:
         for k, g in zip(names, grads, strict=True):
             if g is None:  # the domain head of a non-adversarial method
                 continue
+            if k.endswith(".w"):
+                g = g + self.weight_decay * self.vars[k]
             # torch.optim.SGD's momentum: buf = μ·buf + g; p -= lr·buf.
             self.bufs[k].assign(self.momentum * self.bufs[k] + g)
             self.vars[k].assign_sub(lr * self.bufs[k])

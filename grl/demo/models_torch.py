@@ -85,7 +85,14 @@ class Trainer:
         self.t_idx = torch.from_numpy(plan.target_idx)
         n = plan.labelled_idx.shape[1]
         self.domain_y = torch.cat([torch.zeros(n), torch.ones(n)])
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum)
+        params = dict(self.model.named_parameters())
+        kernels = [p for name, p in params.items() if name.endswith("weight")]
+        biases = [p for name, p in params.items() if not name.endswith("weight")]
+        self.opt = torch.optim.SGD(
+            [{"params": kernels, "weight_decay": config.weight_decay}, {"params": biases}],
+            lr=config.lr,
+            momentum=config.momentum,
+        )
         self.losses: list[torch.Tensor] = []
 
     def step(self, i: int) -> None:
