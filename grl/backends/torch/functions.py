@@ -4,7 +4,8 @@ Math (the spec in :mod:`grl.core.reference`): ``R_λ(x) = x`` forward,
 ``∂L/∂x = g · cast(−λ, dtype(g))`` backward, and a forward-mode tangent ``t`` maps to
 ``cast(−λ, dtype(t)) · t``.
 
-* Forward returns ``x.view_as(x)``: a zero-copy alias (only λ is saved for backward).
+* Forward returns ``x.view_as(x)``: a zero-copy alias, and allocates nothing: backward saves
+  λ (or an alias of its memory), not a copy of it (see :func:`reverse` for why that is safe).
 * Backward is one multiply built from differentiable ops, so double backward applies −λ again.
 * λ is a 0-d tensor *input*, never a Python float on ``ctx``: ``torch.compile`` treats it as
   data and never recompiles when it changes.
@@ -12,7 +13,10 @@ Math (the spec in :mod:`grl.core.reference`): ``R_λ(x) = x`` forward,
 Which Function runs where:
 
 * eager, reverse mode and ``torch.func``: :class:`ReversalWithJvp` (view forward, custom
-  ``jvp``);
+  ``jvp``). Outside functorch transforms it is applied through the C-level
+  ``_FunctionBase.apply``: ``Function.apply`` would bind the arguments with
+  ``inspect.signature`` on every call (most of the eager cost of the layer) and then make
+  that same call;
 * ``torch.autograd.forward_ad`` dual tensors: :class:`CopyingReversalWithJvp`. Autograd
   requires a view-returning Function to return a view tangent, which ``−λ·t`` cannot be, so
   the forward copies here, and only here;
@@ -39,6 +43,8 @@ _SIXTEEN_BIT = (torch.float16, torch.bfloat16)
 def cast_negated_lambda(lambda_: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """``cast(−λ, dtype)``: 16-bit targets go through float32, as in the NumPy reference."""
     negated = -lambda_
+    if negated.dtype == dtype:
+        return negated  # what .to(dtype) returns too, after parsing its arguments
     if dtype in _SIXTEEN_BIT and negated.dtype == torch.float64:
         negated = negated.to(torch.float32)
     return negated.to(dtype)
@@ -115,10 +121,29 @@ def transform_drops_custom_rules() -> bool:
     return False
 
 
-def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
+# ``Function.apply`` minus its Python prelude. That prelude binds (x, λ) to ``forward``'s
+# signature, a no-op for two positional arguments without defaults; routes functorch
+# transforms to ``custom_function_call`` (kept: see _eager_reverse); and unwraps tensors
+# leaked from a finished functorch transform (done here with the same C function).
+_apply_with_jvp = super(torch.autograd.Function, ReversalWithJvp).apply
+_unwrap_if_dead = torch._C._functorch.unwrap_if_dead
+
+
+def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor, mutable: bool) -> torch.Tensor:
+    if mutable:
+        # A second tensor on λ's memory (no allocation): while a backward holds it, the
+        # memory has another user, and GradientReversal then gives λ new memory instead of
+        # writing into this one (GradientReversal._write_buffer). Made whatever the grad
+        # mode, so that torch.jit.trace records the same graph with and without gradients.
+        lambda_ = lambda_.detach()
+    if lambda_.is_inference() and torch.is_grad_enabled():
+        # Autograd refuses to save a tensor made under inference_mode; its copy can be saved.
+        lambda_ = lambda_.clone()
     if forward_ad._current_level >= 0 and forward_ad.unpack_dual(x).tangent is not None:
         return CopyingReversalWithJvp.apply(x, lambda_)
-    return ReversalWithJvp.apply(x, lambda_)
+    if torch._C._are_functorch_transforms_active():
+        return ReversalWithJvp.apply(x, lambda_)
+    return _apply_with_jvp(_unwrap_if_dead(x), _unwrap_if_dead(lambda_))
 
 
 _eager_reverse_from_compiled = torch.compiler.disable(
@@ -133,18 +158,23 @@ _eager_reverse_from_compiled = torch.compiler.disable(
 )
 
 
-def reverse(x: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
+def reverse(x: torch.Tensor, lambda_: torch.Tensor, *, mutable: bool = True) -> torch.Tensor:
     """Apply the GRL to a validated floating/complex ``x`` with a validated 0-d tensor λ.
 
-    The backward pass uses λ as it was at this call: when a backward can follow, λ is
-    snapshotted (a 0-d copy), so ``set_lambda``/``step`` between a forward and its backward
-    neither trip autograd's version check nor change that backward. Exported graphs are
-    inference graphs, where the copy would be dead code.
+    ``R_λ(x) = x`` (a view), and the backward pass computes ``g · cast(−λ, dtype(g))`` with
+    λ as it was at this call, without copying λ (the forward allocates nothing):
+
+    * ``mutable=False``: λ is one of grl's cached tensors for host numbers, never written;
+    * ``mutable=True`` (a module buffer or a caller's tensor): the backward saves an alias of
+      λ's memory. ``GradientReversal`` sees that alias while a backward is pending and then
+      puts a changed λ in new memory; a caller's in-place write to a λ tensor before the
+      backward is refused by autograd's version check (the alias shares λ's version counter).
+
+    Compiled code saves λ itself (an alias would be one more graph node): there, a λ
+    changed before the backward is again refused by the version check.
     """
-    if x.requires_grad and torch.is_grad_enabled() and not torch.compiler.is_exporting():
-        lambda_ = lambda_.clone()
     if torch.compiler.is_compiling():
         if transform_drops_custom_rules():
-            return _eager_reverse_from_compiled(x, lambda_)
+            return _eager_reverse_from_compiled(x, lambda_, mutable)
         return Reversal.apply(x, lambda_)
-    return _eager_reverse(x, lambda_)
+    return _eager_reverse(x, lambda_, mutable)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from grl.backends.torch.functions import reverse
-from grl.backends.torch.ops import check_input, check_lambda_tensor
+from grl.backends.torch.ops import check_input, check_lambda_properties, check_lambda_tensor
 from grl.core import lambda_ as spec
 from grl.core import schedules
 
@@ -28,6 +28,10 @@ _FACTORIES = (schedules.constant, schedules.linear, schedules.dann)
 _STEP_OUTSIDE_COMPILE = (
     "GradientReversal.step() changes λ in place, outside the compiled graph; call it (or "
     "grl.torch.step_all) after optimizer.step(), outside torch.compile"
+)
+_SET_OUTSIDE_COMPILE = (
+    "GradientReversal.set_lambda() changes λ outside the compiled graph (it checks whether a "
+    "pending backward still reads the current λ); call it outside torch.compile"
 )
 
 
@@ -78,6 +82,24 @@ def host_value_for(dtype: torch.dtype, value: float) -> float:
     return value
 
 
+def scalar_buffer(value: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A new 0-d tensor holding ``value`` (rounded to ``dtype`` as the spec casts λ).
+
+    ``torch.full`` fills on the device with the value passed by argument, so a CUDA buffer is
+    made without a host-to-device copy (``torch.tensor(value, device=...)`` would make one,
+    and wait for it).
+    """
+    # Made outside inference_mode even if called in it: autograd cannot save such a tensor.
+    with torch.inference_mode(False), torch.no_grad():
+        return torch.full((), host_value_for(dtype, value), dtype=dtype, device=device)
+
+
+def memory_has_other_users(tensor: torch.Tensor) -> bool:
+    """True if a tensor other than ``tensor`` (an alias, a view) holds its memory."""
+    # The two expected holders: ``tensor`` and the storage object made by this call.
+    return torch._C._storage_Use_Count(tensor.untyped_storage()._cdata) > 2
+
+
 def _show(tensor: torch.Tensor) -> str:
     if tensor.is_meta:
         return "?"
@@ -103,6 +125,11 @@ class GradientReversal(nn.Module):
 
     λ changes only through :meth:`step`, :meth:`set_lambda` and ``load_state_dict``, never
     in ``forward``: DANN calls the layer twice per training step (source and target batch).
+    They write into the buffers in place, so that λ keeps its memory (CUDA graphs and
+    ``torch.jit.trace`` read it there), except while other tensors share that memory. That is
+    the case while a backward is pending: the forward pass saves an alias of λ, not a copy
+    (it allocates nothing), and the backward keeps the λ of its own forward because λ then
+    moves to new memory (a tensor of the same dtype, device and shape: no recompile).
     """
 
     lambda_: torch.Tensor
@@ -115,7 +142,7 @@ class GradientReversal(nn.Module):
         schedule = as_schedule(lambda_)
         self._schedule = schedule
         value = fixed_lambda_value(lambda_) if schedule is None else schedule(0)
-        self.register_buffer("lambda_", torch.tensor(host_value_for(dtype, value), dtype=dtype))
+        self.register_buffer("lambda_", scalar_buffer(value, dtype, torch.device("cpu")))
         if schedule is not None:
             self.register_buffer("step_count", torch.tensor(0, dtype=torch.int64))
         self._seen_step: tuple[torch.Tensor, int, int] | None = None
@@ -127,26 +154,43 @@ class GradientReversal(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x)
-        if x.device != self.lambda_.device:
+        lambda_ = self.lambda_
+        if x.device != lambda_.device:
             raise ValueError(
                 f"x is on {x.device} but this GradientReversal's lambda_ buffer is on "
-                f"{self.lambda_.device}; move the module (model.to(device)) with its inputs"
+                f"{lambda_.device}; move the module (model.to(device)) with its inputs"
             )
-        check_lambda_tensor(self.lambda_, x)
+        check_lambda_properties(lambda_)
         if not (x.is_floating_point() or x.is_complex()):
             return x
-        return reverse(x, self.lambda_)
+        return reverse(x, lambda_)
 
     @torch.no_grad()
+    def _write_buffer(self, name: str, value: float | int) -> None:
+        """``buffer ← value``, in place unless its memory has other users (see the class doc).
+
+        Those users are the aliases of λ that eager forward passes save for backward
+        (:func:`grl.backends.torch.functions.reverse`), released when the backward runs, and
+        anything else sharing the memory, such as a ``state_dict()`` still held: that one
+        keeps λ and the step count it was taken at, consistent with each other.
+        """
+        buffer = self._buffers[name]
+        assert buffer is not None
+        if memory_has_other_users(buffer):
+            setattr(self, name, scalar_buffer(value, buffer.dtype, buffer.device))
+        else:
+            buffer.fill_(host_value_for(buffer.dtype, value))
+
+    @torch.compiler.disable(reason=_SET_OUTSIDE_COMPILE)
+    @torch.no_grad()
     def set_lambda(self, value: Any) -> None:
-        """Set a fixed λ in place (validated; the buffer keeps its dtype and device)."""
+        """Set a fixed λ (validated; the buffer keeps its dtype and device)."""
         if self._schedule is not None:
             raise RuntimeError(
                 f"this GradientReversal follows the schedule {self._describe_schedule()}; "
                 "advance it with step(), or build the module with a number to set λ by hand"
             )
-        value = fixed_lambda_value(value)
-        self.lambda_.fill_(host_value_for(self.lambda_.dtype, value))
+        self._write_buffer("lambda_", fixed_lambda_value(value))
 
     def step(self) -> float:
         """Advance the schedule one training step: ``k ← k + 1``, ``λ ← schedule(k)``.
@@ -174,8 +218,8 @@ class GradientReversal(nn.Module):
             )
         step = self._current_step() + steps
         value = self._schedule(step)
-        self.step_count.fill_(step)
-        self.lambda_.fill_(host_value_for(self.lambda_.dtype, value))
+        self._write_buffer("step_count", step)
+        self._write_buffer("lambda_", value)
         self._remember_step(step)
         return value
 
@@ -210,6 +254,14 @@ class GradientReversal(nn.Module):
         if problem:
             error_msgs.append(problem)
             return
+        for name, buffer in self._buffers.items():
+            if buffer is None or prefix + name not in state_dict:
+                continue
+            if memory_has_other_users(buffer):
+                # The load copies into buffers in place: as in _write_buffer, memory that
+                # others read (a pending backward, a state_dict) keeps its values.
+                with torch.no_grad():
+                    self._buffers[name] = buffer.clone()
         errors_before = len(error_msgs)
         super()._load_from_state_dict(
             state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
@@ -262,7 +314,7 @@ class GradientReversal(nn.Module):
                     "Using the schedule's value.",
                     stacklevel=2,
                 )
-        self.lambda_.fill_(host_value_for(self.lambda_.dtype, value))
+        self._write_buffer("lambda_", value)
 
     def _describe_schedule(self) -> str:
         assert self._schedule is not None

@@ -32,6 +32,16 @@ def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
     λ must be 0-d, real floating, not require grad, and live on ``x``'s device: a CPU λ with
     a CUDA ``x`` would be read on the host at every launch (and frozen into CUDA graphs).
     """
+    check_lambda_properties(lambda_)
+    if lambda_.device != x.device:
+        raise ValueError(
+            f"{spec.ARGUMENT} is on device {lambda_.device} but x is on {x.device}; move λ "
+            f"with lambda_.to(x.device) (GradientReversal modules follow .to(device))"
+        )
+
+
+def check_lambda_properties(lambda_: torch.Tensor) -> None:
+    """:func:`check_lambda_tensor` without the device check (for callers that make their own)."""
     if lambda_.dim() != 0:
         spec.check_rank(tuple(lambda_.shape), lambda_)
     if not lambda_.is_floating_point():
@@ -41,11 +51,31 @@ def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
             f"{spec.ARGUMENT} must not require grad (λ is a fixed meta-parameter and never "
             f"receives a gradient); pass lambda_.detach(); got {spec.describe(lambda_)}"
         )
-    if lambda_.device != x.device:
-        raise ValueError(
-            f"{spec.ARGUMENT} is on device {lambda_.device} but x is on {x.device}; move λ "
-            f"with lambda_.to(x.device) (GradientReversal modules follow .to(device))"
-        )
+
+
+# Host λ values → their 0-d float64 CPU tensors. Bounded: a schedule's values passed as
+# numbers would otherwise pile up, one per step.
+_HOST_LAMBDAS: dict[str, torch.Tensor] = {}
+_HOST_LAMBDAS_MAX = 64
+
+
+def host_lambda(value: float) -> torch.Tensor:
+    """``value`` as a 0-d float64 CPU tensor, the same tensor every call (no allocation).
+
+    The backward pass saves this tensor, not a copy, so it must never change: it is not
+    exposed, and nothing writes to it. A CPU scalar is passed to device kernels by value:
+    no host-to-device copy.
+    """
+    # hex(), not the float: 0.0 == -0.0 as dict keys, but −λ·g differs in the zeros' sign.
+    key = value.hex()
+    cached = _HOST_LAMBDAS.get(key)
+    if cached is None:
+        if len(_HOST_LAMBDAS) >= _HOST_LAMBDAS_MAX:
+            _HOST_LAMBDAS.clear()
+        # A tensor made under inference_mode could not be saved by a later training backward.
+        with torch.inference_mode(False):
+            cached = _HOST_LAMBDAS[key] = torch.tensor(value, dtype=torch.float64)
+    return cached
 
 
 def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
@@ -66,8 +96,9 @@ def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
             "grl.torch.GradientReversal(lambda_=schedule), or pass schedule(step)."
         )
     value = spec.validate_lambda_number(lambda_)
-    # A CPU scalar is passed to device kernels by value: no host-to-device copy.
-    return torch.tensor(value, dtype=torch.float64)
+    if torch.compiler.is_compiling():
+        return torch.tensor(value, dtype=torch.float64)  # a constant of the traced graph
+    return host_lambda(value)
 
 
 def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
@@ -78,7 +109,9 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
             cannot carry gradients and are returned as they are.
         lambda_: a number ≥ 0 or a 0-d floating tensor on ``x``'s device (pass a tensor —
             e.g. the buffer of :class:`~grl.torch.GradientReversal` — to change λ without
-            recompiling).
+            recompiling). The backward uses λ as it was at this call; λ is not copied, so
+            writing into a λ tensor of your own before that backward is an error (autograd's
+            in-place check). The module's own λ changes (``step``, ``set_lambda``) are safe.
 
     Returns:
         ``x`` itself for non-differentiable dtypes, else a zero-copy view of ``x`` (a copy
@@ -92,4 +125,4 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
     lam = lambda_tensor(lambda_, x)
     if not (x.is_floating_point() or x.is_complex()):
         return x
-    return reverse(x, lam)
+    return reverse(x, lam, mutable=lam is lambda_)
