@@ -13,11 +13,13 @@ from typing import Any
 
 import keras
 
-#: Keras backend name -> module whose ``gradient_reversal(x, lambda_)`` implements the GRL.
+#: Keras backend name -> (module, function): the ``f(x, lambda_)`` that the layer calls.
+#: TensorFlow's skips the eager host read of λ's value: the layer's weight is validated
+#: whenever grl writes it.
 BACKEND_OPS = {
-    "tensorflow": "grl.backends.tf.ops",
-    "jax": "grl.backends.jax.ops",
-    "torch": "grl.backends.torch.ops",
+    "tensorflow": ("grl.backends.tf.ops", "validated_lambda_reversal"),
+    "jax": ("grl.backends.jax.ops", "gradient_reversal"),
+    "torch": ("grl.backends.torch.ops", "gradient_reversal"),
 }
 
 
@@ -28,7 +30,8 @@ def _op_for(backend: str) -> Callable[[Any, Any], Any]:
             f"GradientReversal supports the Keras backends {sorted(BACKEND_OPS)}; "
             f"the active backend (KERAS_BACKEND) is {backend!r}"
         )
-    return importlib.import_module(BACKEND_OPS[backend]).gradient_reversal
+    module, function = BACKEND_OPS[backend]
+    return getattr(importlib.import_module(module), function)
 
 
 def reversal_op() -> Callable[[Any, Any], Any]:

@@ -1,4 +1,5 @@
-"""TensorFlow backend: the ``gradient_reversal`` op (a recorded ``tf.custom_gradient``).
+"""TensorFlow backend: the ``gradient_reversal`` op (hand-recorded eagerly, a
+``tf.custom_gradient`` in graphs).
 
 The Keras layer lives in :mod:`grl.backends.keras` (it serves every Keras backend) and is
 re-exported here and from :mod:`grl.tf`.

@@ -1,12 +1,16 @@
-"""The GRL as a TensorFlow op built on ``tf.custom_gradient``.
+"""The GRL as a TensorFlow op: recorded by hand eagerly, a ``tf.custom_gradient`` in graphs.
 
-``tf.custom_gradient`` alone gets forward mode wrong: a ``tf.autodiff.ForwardAccumulator``
-sees only the identity inside it and silently returns ``+t``. So the custom-gradient op is
-run with tape recording stopped, and the op is then recorded by hand — once for the
-backward tapes, once for the forward accumulators — with the same linear backward function
-(TensorFlow transposes it into the JVP ``−λ·t``). Graph-mode gradients (a tape outside a
-``tf.function``, ``tf.gradients``, SavedModel) still come from ``tf.custom_gradient``'s
-gradient override, so every path applies the same ``g · cast(−λ, g.dtype)``.
+Every derivative applies the same linear backward ``g ↦ g · cast(−λ, dtype(g))``:
+
+* eagerly, the op is a plain ``Identity`` recorded by hand, once for the backward tapes
+  and once for the forward accumulators (TensorFlow transposes the linear backward into
+  the JVP ``t ↦ −λ·t``). That is all an eager op needs, and it avoids the per-call cost of
+  ``tf.custom_gradient``'s eager decorator;
+* in graphs (``tf.function``, XLA, SavedModel, ``tf.gradients``) the gradient has to
+  live in the graph itself, so the identity is a ``tf.custom_gradient`` whose gradient
+  override is that backward. ``tf.custom_gradient`` alone gets forward mode wrong (a
+  ``tf.autodiff.ForwardAccumulator`` sees only the identity inside it and silently returns
+  ``+t``), so it is run with tape recording stopped and recorded by hand, as eagerly.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ from typing import Any
 
 import tensorflow as tf
 from tensorflow.python.eager import record  # the tape API behind tf.custom_gradient
+from tensorflow.python.ops import gen_array_ops
 
 from grl.core import lambda_ as spec
 
 _OP_NAME = "GrlGradientReversal"
 _SIXTEEN_BIT = (tf.float16, tf.bfloat16)
+
+#: λ for one eager call: a validated host number, a tensor, or a variable (read by the call).
+EagerLambda = float | tf.Tensor | tf.Variable
 
 
 def cast_negated_lambda(lambda_: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
@@ -30,13 +38,18 @@ def cast_negated_lambda(lambda_: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
     return tf.cast(negated, dtype)
 
 
-def _scale(grad: tf.Tensor, lambda_: tf.Tensor) -> tf.Tensor:
+def _multiply(grad: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
+    """``grad · factor`` for a real factor of ``grad``'s real dtype."""
     if grad.dtype.is_complex:
         # Scale both parts by the real −λ: a complex multiply by (−λ + 0j) would add
         # implementation-defined signed zeros (and NaN for inf·0) to the result.
-        factor = cast_negated_lambda(lambda_, grad.dtype.real_dtype)
         return tf.complex(tf.math.real(grad) * factor, tf.math.imag(grad) * factor)
-    return grad * cast_negated_lambda(lambda_, grad.dtype)
+    return grad * factor
+
+
+def _scale(grad: tf.Tensor, lambda_: tf.Tensor) -> tf.Tensor:
+    """``g · cast(−λ, dtype(g))``, the one backward of every path."""
+    return _multiply(grad, cast_negated_lambda(lambda_, grad.dtype.real_dtype))
 
 
 @tf.custom_gradient
@@ -47,6 +60,14 @@ def _reversal(x: tf.Tensor, lambda_: tf.Tensor) -> Any:
     return tf.identity(x), backward
 
 
+def _check_lambda_tensor(lambda_: Any) -> None:
+    """Type, dtype and rank of a λ that is not a host number (no value read)."""
+    if not isinstance(lambda_, (tf.Tensor, tf.Variable)):
+        raise spec.type_error(lambda_)
+    spec.check_floating_dtype(lambda_.dtype.is_floating, lambda_.dtype.name, lambda_)
+    spec.check_rank(tuple(lambda_.shape), lambda_)
+
+
 def lambda_tensor(lambda_: Any) -> tf.Tensor:
     """Validate λ and return it as a 0-d floating tensor (host numbers become float64).
 
@@ -55,10 +76,7 @@ def lambda_tensor(lambda_: Any) -> tf.Tensor:
     """
     if spec.is_number_like(lambda_):
         return tf.constant(spec.validate_lambda_number(lambda_), dtype=tf.float64)
-    if not isinstance(lambda_, (tf.Tensor, tf.Variable)):
-        raise spec.type_error(lambda_)
-    spec.check_floating_dtype(lambda_.dtype.is_floating, lambda_.dtype.name, lambda_)
-    spec.check_rank(tuple(lambda_.shape), lambda_)
+    _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
         lambda_ = lambda_.read_value()
     if tf.executing_eagerly():
@@ -66,15 +84,45 @@ def lambda_tensor(lambda_: Any) -> tf.Tensor:
     return tf.stop_gradient(lambda_)
 
 
-def gradient_reversal(x: Any, lambda_: Any = 1.0) -> tf.Tensor:
-    """Gradient reversal: ``R_λ(x) = x`` forward, ``∂L/∂x = −λ·∂L/∂R`` backward.
+def _eager_lambda(lambda_: Any) -> float | tf.Tensor:
+    """Validate λ in full for one eager call; a variable is read (a snapshot) to check it."""
+    if spec.is_number_like(lambda_):
+        return spec.validate_lambda_number(lambda_)
+    _check_lambda_tensor(lambda_)
+    if isinstance(lambda_, tf.Variable):
+        with record.stop_recording():
+            lambda_ = lambda_.value()
+    spec.check_real_value(float(lambda_.numpy()), lambda_)
+    return lambda_
 
-    Args:
-        x: a tensor (or anything ``tf.convert_to_tensor`` accepts). Floating and complex
-            tensors get the reversed gradient; other dtypes are returned unchanged.
-        lambda_: a number ≥ 0, or a 0-d floating tensor / ``tf.Variable`` (use one to change
-            λ inside a ``tf.function`` without retracing).
-    """
+
+def _is_recordable(x: tf.Tensor) -> bool:
+    """Whether a derivative through ``x``'s reversal can be recorded (if not, R_λ(x) is x)."""
+    return (x.dtype.is_floating or x.dtype.is_complex) and record.could_possibly_record()
+
+
+def _record_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
+    """``Identity(x)``, recorded by hand for the tapes and the forward accumulators."""
+    with record.stop_recording():
+        if isinstance(lambda_, tf.Variable):
+            # A snapshot: an assignment after this forward must not reach its backward.
+            lambda_ = lambda_.value()
+        y = gen_array_ops.identity(x)
+
+    def backward(grad: tf.Tensor) -> list[tf.Tensor]:
+        # −λ is computed unrecorded, so that no derivative of any order reaches λ (a
+        # meta-parameter); the multiply is recorded, which is what higher orders need.
+        with record.stop_recording():
+            lam = lambda_ if isinstance(lambda_, tf.Tensor) else tf.constant(lambda_, tf.float64)
+            factor = cast_negated_lambda(lam, grad.dtype.real_dtype)
+        return [_multiply(grad, factor)]
+
+    record.record_operation_backprop_only(_OP_NAME, [y], [x], backward)
+    record.record_operation_forwardprop_only(_OP_NAME, [y], [x], backward, None)
+    return y
+
+
+def _graph_reversal(x: Any, lambda_: Any) -> tf.Tensor:
     lam = lambda_tensor(lambda_)
     x = tf.convert_to_tensor(x)
     if not (x.dtype.is_floating or x.dtype.is_complex):
@@ -88,3 +136,34 @@ def gradient_reversal(x: Any, lambda_: Any = 1.0) -> tf.Tensor:
     record.record_operation_backprop_only(_OP_NAME, [y], [x, lam], backward)
     record.record_operation_forwardprop_only(_OP_NAME, [y], [x, lam], backward, None)
     return y
+
+
+def gradient_reversal(x: Any, lambda_: Any = 1.0) -> tf.Tensor:
+    """Gradient reversal: ``R_λ(x) = x`` forward, ``∂L/∂x = −λ·∂L/∂R`` backward.
+
+    Args:
+        x: a tensor (or anything ``tf.convert_to_tensor`` accepts). Floating and complex
+            tensors get the reversed gradient; other dtypes are returned unchanged.
+        lambda_: a number ≥ 0, or a 0-d floating tensor / ``tf.Variable`` (use one to change
+            λ inside a ``tf.function`` without retracing).
+    """
+    if not tf.executing_eagerly():
+        return _graph_reversal(x, lambda_)
+    lam = _eager_lambda(lambda_)  # bad λ fails before any work
+    x = tf.convert_to_tensor(x)
+    return _record_reversal(x, lam) if _is_recordable(x) else x
+
+
+def validated_lambda_reversal(x: Any, lambda_: tf.Variable | tf.Tensor) -> tf.Tensor:
+    """:func:`gradient_reversal` for a λ whose value was validated when it was written.
+
+    The Keras layer's λ weight (0-d, floating) is written only by the layer's validating
+    paths (constructor, ``set_lambda``, ``advance``) and by restoring its own saved
+    weights. So eager calls skip the device-to-host read of its value, as graphs always
+    have, and read the weight (on its device) only when a tape or accumulator could record
+    the call.
+    """
+    if not tf.executing_eagerly():
+        return _graph_reversal(x, lambda_)
+    x = tf.convert_to_tensor(x)
+    return _record_reversal(x, lambda_) if _is_recordable(x) else x
