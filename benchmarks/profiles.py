@@ -139,34 +139,33 @@ def tf_profile() -> str:
 
 
 def tf_schedule_update() -> str:
-    """Why the scheduled grl DANN step is slower compiled: the λ update between XLA steps.
+    """Where the scheduled grl DANN step's λ update runs, and what it costs there.
 
-    Times (interleaved medians, process CPU) the compiled MLP step alone, followed by
-    ``layer.advance()`` (two eager variable assigns and a host read of the step), and with
-    the update moved inside the compiled step (``step += 1; λ = schedule(step)`` in-graph,
-    a prototype of the fix). Then the TF profiler's view of one ``advance()``.
+    Times (interleaved medians, process CPU) the compiled MLP step with a fixed λ, with
+    ``layer.advance()`` inside the compiled step (the benchmark's grl variant), and the
+    fixed-λ step followed by an eager ``layer.advance()`` (one XLA call: what the Keras
+    callback runs between ``fit``'s steps). Then the TF profiler's view of 20 eager
+    ``advance()`` calls.
     """
     import tensorflow as tf
 
     from benchmarks import dann_spec, records, tf_dann, timing
+    from grl.core import schedules
+    from grl.tf import GradientReversal
 
     shared = tf_dann.Shared(dann_spec.MLP)
-    scheduled = tf_dann.make_step(dann_spec.MLP, records.GRL, "compiled", shared)
-    cells = {type(c.cell_contents).__name__: c.cell_contents for c in scheduled.__closure__}
-    layer, compiled = cells["GradientReversal"], cells["Function"]
-    body = compiled.python_function
-    total = float(dann_spec.SCHEDULE_STEPS)
+    fixed = tf_dann.make_step(dann_spec.MLP, records.GRL_FIXED, "compiled", shared)
+    inside = tf_dann.make_step(dann_spec.MLP, records.GRL, "compiled", shared)
+    layer = GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
 
-    @tf.function(jit_compile=True)
-    def in_graph() -> None:
-        body()
-        step = tf.cast(layer.step.assign_add(1), tf.float32)
-        layer.lambda_.assign(tf.math.tanh(5.0 * tf.minimum(step / total, 1.0)))
+    def outside() -> None:
+        fixed()
+        layer.advance()
 
     cases = {
-        "compiled step alone": compiled,
-        "compiled step, then layer.advance()": scheduled,
-        "update inside the compiled step (prototype)": in_graph,
+        "compiled step, fixed λ": fixed,
+        "layer.advance() inside the compiled step": inside,
+        "compiled step, then an eager layer.advance()": outside,
     }
     medians = timing.interleaved_medians(cases, 15, 0.05)
     lines = ["TF DANN step (mlp, compiled), median CPU time per step:"]

@@ -2,7 +2,8 @@
 
 Keras layers, a ``GradientTape`` and ``keras.optimizers.SGD``; the compiled mode wraps
 the step in ``tf.function(jit_compile=True)``. The grl variant advances its λ schedule
-(``layer.advance()``) every step, outside the compiled step, as a Keras callback would;
+every step with ``layer.advance()`` at the start of the step, inside the compiled
+function (the update is a few scalar operations on the device, as in the JAX step);
 "grl, fixed λ" skips that update.
 The loss-subtraction variant has no layer: one persistent tape, and the features take the
 gradient of ``L_y − λ·L_d`` while the heads take those of ``L_y`` and ``L_d``.
@@ -107,6 +108,8 @@ def make_step(
         return label_loss, domain_loss
 
     def layer_step() -> None:
+        if variant == records.GRL:
+            reversal.advance()  # λ ← schedule(step), step ← step + 1
         with tf.GradientTape() as tape:
             label_loss, domain_loss = losses()
             loss = label_loss + domain_loss
@@ -122,14 +125,7 @@ def make_step(
         optimizer.apply(grads, variables)
 
     body = subtraction_step if variant == tf_peers.LOSS_SUBTRACTION else layer_step
-    compiled = body if mode == "eager" else tf.function(body, jit_compile=True)
-
-    def step() -> None:
-        compiled()
-        if variant == records.GRL:
-            reversal.advance()
-
-    return step
+    return body if mode == "eager" else tf.function(body, jit_compile=True)
 
 
 def steps_for(spec: ModelSpec, mode: str) -> dict[str, Callable[[], None]]:

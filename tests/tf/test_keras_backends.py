@@ -2,6 +2,8 @@
 
 Keras fixes its backend at import time, so each backend runs scripts/keras_backend.py in
 its own subprocess, with TensorFlow made unimportable (a JAX-only / PyTorch-only install).
+JAX runs twice: without x64 (the default; λ schedules are evaluated on the host) and with
+x64 (evaluated on the device in float64, like the other backends).
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from tests.tf.helpers import assert_same_bits, cumulative_float32, lambda_histor
 from tests.tf.subprocesses import decode, run_script
 
 _RESULTS: dict[str, dict[str, Any]] = {}
+#: Each run: (Keras backend, extra environment).
+_RUNS = {"jax": ("jax", {}), "jax_x64": ("jax", {"JAX_ENABLE_X64": "1"}), "torch": ("torch", {})}
 
 
-def run_backend(backend: str) -> dict[str, Any]:
+def run_backend(name: str) -> dict[str, Any]:
+    backend, env = _RUNS[name]
     require(backend)
-    if backend not in _RESULTS:  # one subprocess per backend, shared by the tests below
-        _RESULTS[backend] = run_script("keras_backend.py", KERAS_BACKEND=backend)
-    return _RESULTS[backend]
+    if name not in _RESULTS:  # one subprocess per run, shared by the tests below
+        _RESULTS[name] = run_script("keras_backend.py", KERAS_BACKEND=backend, **env)
+    return _RESULTS[name]
 
 
-@pytest.fixture(params=["jax", "torch"])
+@pytest.fixture(params=list(_RUNS))
 def result(request: pytest.FixtureRequest) -> dict[str, Any]:
     return run_backend(request.param)
 
@@ -45,12 +50,22 @@ def test_forward_identity_and_backward_bits(result, dtype: str) -> None:
     assert_same_bits(arrays["d"], gradient_reversal_backward(arrays["g"], np.float32(0.1)))
 
 
-def test_jax_jit_never_retraces_when_lambda_changes() -> None:
-    result = run_backend("jax")
+@pytest.mark.parametrize("name", ["jax", "jax_x64"])
+def test_jax_jit_never_retraces_when_lambda_changes(name: str) -> None:
+    result = run_backend(name)
     assert result["jit_traces"] == 1
     g = decode(result["jit_g"])
     for value, grad in zip([0.5, 2.0, 6.0], result["jit_grads"], strict=True):
         assert_same_bits(decode(grad), gradient_reversal_backward(g, np.float32(value)))
+
+
+def test_advance_inside_jax_jit_follows_the_schedule() -> None:
+    expected = np.asarray(lambda_history(schedules.dann(40, gamma=4.0), range(40)), np.float32)
+    # With x64 the schedule is evaluated in float64, as on the host: the same bits.
+    assert_same_bits(np.asarray(run_backend("jax_x64")["jitted_advance"], np.float32), expected)
+    # Without x64, a traced step leaves float32 only: within a few float32 ulp.
+    seen = np.asarray(run_backend("jax")["jitted_advance"], np.float32)
+    np.testing.assert_array_max_ulp(seen, expected, maxulp=4)
 
 
 def test_fit_with_the_callback_follows_the_schedule(result) -> None:

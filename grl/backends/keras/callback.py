@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from grl.backends.keras.layer import GradientReversal
+from grl.backends.keras.schedule_ops import float64_available
 
 
 def find_gradient_reversal_layers(model: keras.layers.Layer) -> list[GradientReversal]:
@@ -24,8 +25,10 @@ class GradientReversalScheduler(keras.callbacks.Callback):
     """Advance every :class:`GradientReversal` of the model once per training batch.
 
     Before each training batch, each scheduled layer gets ``λ = schedule(step)`` (computed
-    on the host in float64, stored as float32) and ``step`` grows by one, so
-    ``model.fit(..., callbacks=[GradientReversalScheduler()])`` follows the schedule.
+    in float64 with the host schedule's values, stored as float32) and ``step`` grows by
+    one, so ``model.fit(..., callbacks=[GradientReversalScheduler()])`` follows the
+    schedule. Each layer updates itself on its device (:meth:`GradientReversal.advance`);
+    on JAX without x64, which has no float64, the steps are tracked on the host instead.
     Layers with a fixed λ only count steps. Evaluation, prediction and validation never
     advance anything.
 
@@ -50,15 +53,22 @@ class GradientReversalScheduler(keras.callbacks.Callback):
             )
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        # Steps are re-read from the weights once per epoch (after any restore), and
-        # tracked on the host in between, to avoid a device read per batch.
+        # Host-tracked steps are re-read from the weights once per epoch (after any
+        # restore), and tracked on the host in between, to avoid a device read per batch.
         self._steps = None
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._sync_jax_state()
+        num_batches = self._planned_batches(batch)
+        if float64_available():
+            for layer in self._layers:
+                layer.advance(num_batches)
+        else:
+            self._advance_on_host(num_batches)
+
+    def _advance_on_host(self, num_batches: int) -> None:
         if self._steps is None:
             self._steps = [layer.current_step() for layer in self._layers]
-        num_batches = self._planned_batches(batch)
         self._steps = [
             layer.advance_from(step, num_batches)
             for layer, step in zip(self._layers, self._steps, strict=True)

@@ -12,15 +12,25 @@ them never retraces or recompiles a step function.
 from __future__ import annotations
 
 import numbers
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 
+# Keras has no public test for an active StatelessScope; this is what Variable.assign uses.
+from keras.src.backend.common.stateless_scope import in_stateless_scope
+
 from grl.backends.keras.dispatch import reversal_op
 from grl.backends.keras.lambda_arg import lambda_config, parse_lambda
+from grl.backends.keras.schedule_ops import float64_available, scheduled_lambda
 from grl.core import lambda_ as spec
 from grl.core import schedules
+
+#: Each layer's ``advance`` as one compiled TensorFlow call, for eager callers. Kept out of
+#: the layer's attributes: a ``tf.function`` attribute would be exported with a SavedModel.
+_GRAPH_ADVANCE: weakref.WeakKeyDictionary[Any, Callable[[int], None]] = weakref.WeakKeyDictionary()
 
 
 def _is_differentiable_dtype(dtype: Any) -> bool:
@@ -65,6 +75,25 @@ def _exact_constant(value: float) -> Any:
         )
 
     return initializer
+
+
+def _is_traced(value: Any) -> bool:
+    """Whether ``value`` is a JAX tracer (a step inside ``jax.jit``: no host read)."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return isinstance(value, jax.core.Tracer)
+
+
+def _assigns_eager_tf_variables() -> bool:
+    """Whether an assignment now writes a TensorFlow variable eagerly: not inside a graph,
+    and not inside a ``StatelessScope``, which collects assignments instead."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.executing_eagerly() and not in_stateless_scope()
 
 
 @keras.saving.register_keras_serializable(package="grl")
@@ -138,13 +167,59 @@ class GradientReversal(keras.layers.Layer):
 
         ``λ ← schedule(step)`` (scheduled layers only), then ``step ← step + num_batches``.
         Call it once before each training step; never for inference.
+
+        Both updates are tensor operations on the weights: the schedule is evaluated from
+        ``step`` on its device, in float64, with the host's values (see
+        :mod:`grl.backends.keras.schedule_ops`), and nothing is read back to the host. So
+        ``advance`` may also be called inside a compiled train step, before the forward
+        pass (``tf.function``, with or without XLA; a ``StatelessScope`` under ``jax.jit``):
+        there it adds a few scalar operations to the step and never retraces it. Eagerly on
+        TensorFlow it is one compiled call. On JAX without x64 (no float64), a concrete
+        ``step`` is read and the schedule evaluated on the host instead.
         """
-        self.advance_from(self.current_step(), check_num_batches(num_batches))
+        num_batches = check_num_batches(num_batches)
+        if not float64_available() and not _is_traced(self.step.value):
+            # A float32 evaluation could round λ differently from the host's float64 one;
+            # a concrete step can be read instead (JAX without x64 only).
+            self.advance_from(self.current_step(), num_batches)
+        elif _assigns_eager_tf_variables():
+            self._graph_advance()(num_batches)
+        else:
+            self._advance_in_place(num_batches)
+
+    def _advance_in_place(self, num_batches: int) -> None:
+        if self._schedule is not None:
+            self.lambda_.assign(
+                scheduled_lambda(self._schedule, self.step.value, self.lambda_.dtype)
+            )
+        self.step.assign_add(num_batches)
+
+    def _graph_advance(self) -> Callable[[int], None]:
+        """:meth:`_advance_in_place` as one compiled TensorFlow call, for eager callers."""
+        function = _GRAPH_ADVANCE.get(self)
+        if function is None:
+            import tensorflow as tf
+
+            from grl.backends.tf.eager_update import EagerUpdate
+
+            layer = weakref.ref(self)  # the cache must not keep its key alive
+
+            def advance(num_batches: int) -> None:
+                layer()._advance_in_place(num_batches)
+
+            # XLA rounds float64 a few ulp differently (schedule_ops): only for a float32 λ.
+            # A distributed variable lives on several devices, which one XLA call cannot.
+            xla = self.lambda_.dtype == "float32" and not isinstance(
+                self.step.value, tf.distribute.DistributedValues
+            )
+            function = _GRAPH_ADVANCE[self] = EagerUpdate(advance, xla=xla)
+        return function
 
     def advance_from(self, step: int, num_batches: int) -> int:
         """:meth:`advance` given the current step on the host (no variable read).
 
-        Returns the new step, ``step + num_batches``.
+        λ is ``schedule(step)`` evaluated on the host. Returns the new step,
+        ``step + num_batches``.
         """
         if self._schedule is not None:
             self.lambda_.assign(self._schedule(step))

@@ -83,6 +83,27 @@ def jit_traces(layer: Any, x: np.ndarray, g: np.ndarray, lambdas: list[float]) -
     return len(traces), grads
 
 
+def jitted_advance(steps: int) -> list[float]:
+    """JAX only: λ after each of ``steps`` calls of ``advance`` inside ``jax.jit`` (the way
+    a Keras train step runs it: variables in a StatelessScope, ``step`` a tracer)."""
+    import jax
+
+    layer = grl_keras.GradientReversal(schedules.dann(steps, gamma=4.0))
+    variables = layer.non_trainable_variables
+
+    @jax.jit
+    def advance(values: list) -> list:
+        with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))) as scope:
+            layer.advance()
+        return [scope.get_current_value(v) for v in variables]
+
+    values, seen = [v.value for v in variables], []
+    for _ in range(steps):
+        values = advance(values)
+        seen.append(float(values[0]))
+    return seen
+
+
 class LambdaProbe(keras.callbacks.Callback):
     def __init__(self, layer: Any) -> None:
         super().__init__()
@@ -109,6 +130,7 @@ def main() -> dict[str, Any]:
         x, g = sample("float32", (4,), 3), sample("float32", (4,), 4)
         result["jit_traces"], result["jit_grads"] = jit_traces(layer, x, g, [0.5, 2.0, 6.0])
         result["jit_g"] = encode(g)
+        result["jitted_advance"] = jitted_advance(40)
 
     # model.fit with the callback: w·x → GRL and loss mean(output); with x = 1 and batches
     # of 2, SGD(1) makes w the float32 running sum of the λ each batch really used.
