@@ -3,6 +3,11 @@
 λ is validated once (host values in full, traced ones for rank and dtype at trace time),
 every leaf of ``x`` is checked before anything is staged, and each floating or complex
 leaf goes through ``gradient_reversal_p``; integer and boolean leaves pass through.
+
+A leaf is bound to the primitive only when it or λ is traced. Where neither is, no
+transformation can see the call (to every trace, a value that is not a tracer is a
+constant), and ``R_λ(x) = x`` is the leaf itself: an eager call does no device work and
+puts no λ on the device.
 """
 
 from __future__ import annotations
@@ -14,17 +19,46 @@ import jax.numpy as jnp
 import numpy as np
 
 from grl.backends.jax.primitive import gradient_reversal_p
-from grl.backends.jax.validation import is_array_leaf, lambda_array, leaf_type_error
+from grl.backends.jax.validation import (
+    default_float_dtype,
+    is_array_leaf,
+    is_inexact,
+    is_traced,
+    leaf_type_error,
+    validated_lambda,
+)
 
 Tree = TypeVar("Tree")
 
 
-def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: jax.Array) -> Any:
-    if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+class _Lambda:
+    """λ for the binds of one call: a host number becomes an array at the first bind."""
+
+    __slots__ = ("_array", "value")
+
+    def __init__(self, value: float | jax.Array) -> None:
+        self.value = value
+        self._array: jax.Array | None = None
+
+    def array(self) -> jax.Array:
+        if self._array is None:
+            value = self.value
+            self._array = (
+                jnp.asarray(value, dtype=default_float_dtype())
+                if isinstance(value, float)
+                else value
+            )
+        return self._array
+
+
+def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: _Lambda) -> Any:
+    if not is_inexact(leaf.dtype):
         return leaf  # integers and booleans have no gradient to reverse
     if not isinstance(leaf, jax.Array):
         leaf = jnp.asarray(leaf)
-    return gradient_reversal_p.bind(leaf, lambda_)
+    if not (is_traced(leaf) or is_traced(lambda_.value)):
+        return leaf
+    return gradient_reversal_p.bind(leaf, lambda_.array())
 
 
 def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:
@@ -52,7 +86,9 @@ def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:
             is not an array (the message names the leaf's path).
         ValueError: ``lambda_`` is negative, NaN, infinite, or not 0-d.
     """
-    lam = lambda_array(lambda_)
+    lam = _Lambda(validated_lambda(lambda_))
+    if isinstance(x, jax.Array):  # the common case, one array: no pytree round trip
+        return _reverse_leaf(x, lam)
     leaves, treedef = jax.tree_util.tree_flatten(x)
     # Every leaf is checked before any is staged, so a bad leaf leaves no half-built graph.
     if not all(is_array_leaf(leaf) for leaf in leaves):

@@ -12,6 +12,7 @@ what JAX lets us see:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -32,25 +33,51 @@ def is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
 
 
+def validated_lambda(lambda_: Any) -> float | jax.Array:
+    """Validate λ; return a host number as a Python float and an array as it is.
+
+    Nothing is put on a device: the eager identity needs no λ at all, so the caller
+    makes an array only when the primitive is bound.
+    """
+    if spec.is_number_like(lambda_):
+        if isinstance(lambda_, np.ndarray) and lambda_.ndim != 0:
+            _raise_rank(lambda_)
+        return spec.validate_lambda_number(lambda_)
+    if not isinstance(lambda_, jax.Array):
+        raise spec.type_error(lambda_)
+    dtype = lambda_.dtype
+    if not is_real_floating(dtype):
+        spec.check_floating_dtype(False, np.dtype(dtype).name, lambda_)
+    if lambda_.ndim != 0:
+        _raise_rank(lambda_)
+    if not is_traced(lambda_):
+        # A jax.Array caches its host copy, so one λ array used call after call is read
+        # from its device once.
+        spec.check_real_value(float(np.asarray(lambda_)), lambda_)
+    return lambda_
+
+
 def lambda_array(lambda_: Any) -> jax.Array:
     """Validate λ and return it as a 0-d floating array.
 
     Host numbers become arrays of :func:`default_float_dtype`; arrays keep their dtype.
     """
-    if spec.is_number_like(lambda_):
-        if isinstance(lambda_, np.ndarray) and lambda_.ndim != 0:
-            _raise_rank(lambda_)
-        value = spec.validate_lambda_number(lambda_)
+    value = validated_lambda(lambda_)
+    if isinstance(value, float):
         return jnp.asarray(value, dtype=default_float_dtype())
-    if not isinstance(lambda_, jax.Array):
-        raise spec.type_error(lambda_)
-    dtype = np.dtype(lambda_.dtype)
-    spec.check_floating_dtype(jnp.issubdtype(dtype, jnp.floating), dtype.name, lambda_)
-    if lambda_.ndim != 0:
-        _raise_rank(lambda_)
-    if not is_traced(lambda_):
-        spec.check_real_value(float(np.asarray(lambda_)), lambda_)
-    return lambda_
+    return value
+
+
+@functools.cache
+def is_real_floating(dtype: Any) -> bool:
+    """``jnp.issubdtype(dtype, jnp.floating)``, memoised (it is a slow check per call)."""
+    return bool(jnp.issubdtype(dtype, jnp.floating))
+
+
+@functools.cache
+def is_inexact(dtype: Any) -> bool:
+    """``jnp.issubdtype(dtype, jnp.inexact)`` (floating or complex), memoised."""
+    return bool(jnp.issubdtype(dtype, jnp.inexact))
 
 
 def _raise_rank(lambda_: Any) -> None:
