@@ -7,6 +7,8 @@
 * TensorFlow and JAX: the framework profiler (``tf.profiler.experimental`` and
   ``jax.profiler``) traces the same calls; the XSpace it writes is summarised here (host
   events by total time), as TensorBoard's profile plugin would show them;
+* PyTorch: ops and self CPU time per compiled DANN step (grl with ``step_all``, fixed λ,
+  identity), and the cost of ``step_all`` alone;
 * all three: ``cProfile`` of 2,000 eager forward calls, the Python functions that cost
   the most (the per-call overhead lives in Python, which op-level profilers do not see).
 
@@ -97,7 +99,45 @@ def torch_profile() -> str:
     parts.append(f"torch.profiler: one grl backward, then the floor g * c, {LARGE:,} elements")
     parts.append(prof.key_averages().table(sort_by="cpu_time_total", row_limit=10))
     parts.append(python_hotspots(lambda: layer(torch.randn(SMALL, requires_grad=True))))
+    parts.append(torch_dann_steps())
     return "\n\n".join(parts)
+
+
+def torch_dann_steps(steps: int = 20) -> str:
+    """Ops and self CPU time per compiled digits DANN step: grl (with ``step_all``) vs identity."""
+    import time
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from benchmarks import dann_spec
+    from benchmarks.torch_dann import steps_for
+    from grl.torch import GradientReversal, step_all
+
+    spec = next(s for s in dann_spec.MODELS if s.name == "digits")
+    variants = steps_for(spec, "compiled", "inductor")
+    lines = [f"torch.profiler: {steps} compiled digits DANN steps per variant"]
+    for name, step in variants.items():
+        for _ in range(10):
+            step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                step()
+        events = prof.key_averages()
+        ops = sum(e.count for e in events) / steps
+        self_ms = sum(e.self_cpu_time_total for e in events) / steps / 1e3
+        lines.append(f"  {name}: {ops:.0f} ops per step, {self_ms:.2f} ms self CPU per step")
+    model = next(
+        v.model
+        for v in variants.values()
+        if any(
+            isinstance(m, GradientReversal) and m.schedule is not None for m in v.model.modules()
+        )
+    )
+    start = time.process_time()
+    for _ in range(10_000):
+        step_all(model)
+    lines.append(f"  step_all(model) alone: {(time.process_time() - start) * 100:.1f} µs per call")
+    return "\n".join(lines)
 
 
 def tf_profile() -> str:
