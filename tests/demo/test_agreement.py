@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -51,4 +53,26 @@ def test_backends_agree_on_losses_and_predictions(experiment, method: str) -> No
             rtol=1e-3,
             atol=1e-4,
             err_msg=f"{name}/{method}: {backend} vs torch logits",
+        )
+
+
+def test_backends_apply_the_same_weight_decay() -> None:
+    """A strong decay changes the model, and every backend applies it the same way."""
+    for backend in BACKENDS:
+        require(backend)
+    domains = data.make_data("moons", 0)
+    decayed = replace(spec.config_for("moons", STEPS), weight_decay=0.5)
+    x = domains.target_test_x[:64]
+
+    def logits(backend: str, config: spec.Config) -> np.ndarray:
+        trainer = train.make_trainer(backend, config, domains, "dann", seed=0)
+        for i in range(STEPS):
+            trainer.step(i)
+        return trainer.predict(x)
+
+    ref = logits("torch", decayed)
+    assert np.abs(ref - logits("torch", replace(decayed, weight_decay=0.0))).max() > 1e-2
+    for backend in ("tf", "jax"):
+        np.testing.assert_allclose(
+            logits(backend, decayed), ref, rtol=1e-3, atol=1e-4, err_msg=backend
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from grl.core import schedules
 from grl.demo import data, spec
 from tests.demo.deps import require_demo_dependencies
 
@@ -68,6 +71,17 @@ def test_everything_is_a_function_of_the_seed(experiment: str) -> None:
     assert plan.lambda_[0] == 0 and np.all(np.diff(plan.lambda_) > 0)
     assert plan.labelled_idx.max() < 100 and plan.target_idx.max() < 50
     assert not spec.make_plan(config, "source_only", 100, 50, 5).lambda_.any()
+
+
+@pytest.mark.parametrize("experiment", ["moons", "digits"])
+def test_the_plan_follows_the_configured_lambda_schedule(experiment: str) -> None:
+    config = spec.config_for(experiment, 400)
+    expected = schedules.dann(400, gamma=config.lambda_gamma, hi=config.lambda_hi)
+    lam = spec.make_plan(config, "dann", 100, 50, 0).lambda_
+    assert lam.dtype == np.float32
+    assert np.array_equal(lam, np.array([expected(s) for s in range(400)], np.float32))
+    other_ramp = spec.make_plan(replace(config, lambda_gamma=20.0), "dann", 100, 50, 0)
+    assert not np.array_equal(lam, other_ramp.lambda_)
 
 
 def test_unknown_experiment() -> None:
