@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.demo.spec import Config, Layer, Net, Plan
+from grl.demo.spec import Config, Layer, Net, Plan, is_kernel
 from grl.jax import gradient_reversal
 
 Params = dict[str, jax.Array]
@@ -97,7 +97,7 @@ def _step(
     grads, losses = jax.grad(_loss, has_aux=True)(
         p, net, adversarial, x[l_idx], y[l_idx], xt[t_idx], lam
     )
-    grads = {k: g + weight_decay * p[k] if k.endswith(".w") else g for k, g in grads.items()}
+    grads = {k: g + weight_decay * p[k] if is_kernel(k) else g for k, g in grads.items()}
     # torch.optim.SGD's momentum: buf = μ·buf + g; p -= lr·buf.
     bufs = jax.tree.map(lambda b, g: momentum * b + g, bufs, grads)
     p = jax.tree.map(lambda w, b: w - lr * b, p, bufs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from grl.demo.spec import Config, Layer, Plan
+from grl.demo.spec import Config, Layer, Plan, is_kernel
 from grl.tf import gradient_reversal
 
 
@@ -69,7 +69,7 @@ class Trainer:
         for k, g in zip(names, grads, strict=True):
             if g is None:  # the domain head of a non-adversarial method
                 continue
-            if k.endswith(".w"):
+            if is_kernel(k):
                 g = g + self.weight_decay * self.vars[k]
             # torch.optim.SGD's momentum: buf = μ·buf + g; p -= lr·buf.
             self.bufs[k].assign(self.momentum * self.bufs[k] + g)

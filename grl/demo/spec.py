@@ -101,6 +101,11 @@ def digits_net(
     )
 
 
+def is_kernel(key: str) -> bool:
+    """Whether ``key`` of :func:`init_params` names a kernel (``"<layer>.w"``), not a bias."""
+    return key.endswith(".w")
+
+
 def init_params(net: Net, seed: int) -> dict[str, np.ndarray]:
     """He-uniform kernels and zero biases, drawn in NumPy so that every backend starts equal."""
     rng = np.random.default_rng([seed, 3])
