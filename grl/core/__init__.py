@@ -2,7 +2,9 @@
 
 * :mod:`grl.core.reference` — the NumPy reference numerics (the spec, executable).
 * :mod:`grl.core.lambda_` — validation of λ, shared by every backend.
-* :mod:`grl.core.schedules` — λ schedules (pure functions of the training step).
+* :mod:`grl.core.schedules` — λ schedules (pure functions of the training step), their
+  formulas written once against an array namespace for the host and every device.
+* :mod:`grl.core.layer` — the layer contract: λ argument, step, ``advance``, ``set_lambda``.
 * :mod:`grl.core.golden` — golden vectors for third-party conformance checks.
 
 Nothing here imports a deep-learning framework.

@@ -18,16 +18,35 @@ from typing import Any
 
 import numpy as np
 
+from grl.core import schedules
+
 ARGUMENT = "lambda_"
 
 
 def describe(value: Any, limit: int = 60) -> str:
-    """A short ``repr`` of ``value`` for error messages."""
+    """A short ``repr`` of ``value`` for error messages, cut between words if too long.
+
+    Schedules are shown whole: their settings are what the message is about.
+    """
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit or schedules.is_schedule(value):
+        return text
+    cut = max(text.rfind(mark, 0, limit) for mark in (" ", ",", "("))
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,") + " ..."
+
+
+def schedule_given_to_op_error(schedule: schedules.Schedule) -> TypeError:
+    """The error for a schedule passed where the op needs λ's value (every backend)."""
+    return TypeError(
+        f"gradient_reversal takes {ARGUMENT} as a number or a 0-d tensor, not the schedule "
+        f"{schedule!r}: a schedule needs a step count. Use "
+        f"GradientReversal({ARGUMENT}=schedule) and advance it, or pass schedule(step)."
+    )
 
 
 def type_error(value: Any, what: str = "") -> TypeError:
+    if schedules.is_schedule(value):
+        return schedule_given_to_op_error(value)
     detail = f" ({what})" if what else ""
     return TypeError(
         f"{ARGUMENT} must be a real number >= 0 or a 0-d floating tensor{detail}; "

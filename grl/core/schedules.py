@@ -1,4 +1,4 @@
-"""λ schedules: small pure functions of the training step.
+"""λ schedules: small pure functions of the training step, written once for every framework.
 
 Every schedule is a callable ``step -> λ`` (a Python float, computed in float64), built by
 one of the factories below. Each factory validates its settings, and every schedule
@@ -6,6 +6,20 @@ round-trips through a plain config dict (``get_config()`` / :func:`from_config`)
 what checkpoints and Keras configs store.
 
 The progress of training is ``p = clamp(step / total_steps, 0, 1)``.
+
+The formulas live once, in :meth:`Schedule.evaluate`, written against an array namespace
+``xp`` (NumPy on the host; ``jax.numpy`` or a ``keras.ops`` namespace on a device; see
+:func:`evaluate`). They use only operations that IEEE 754 rounds exactly one way (``+``,
+``−``, ``×``, ``÷``, comparisons), so the host and a device compute the same bits:
+
+* ``tanh`` is computed here (:func:`tanh`) rather than taken from the C library or a
+  compiler, whose implementations differ by a few ulp;
+* each product is kept as its own rounding (:func:`_product`): compilers (XLA on CPU)
+  otherwise fuse ``a·b + c`` into one fused multiply-add, rounded once instead of twice;
+* a division by a constant is made a division by a computed value (:func:`_opaque`):
+  XLA would otherwise multiply by the rounded reciprocal instead;
+* ``lo + (hi − lo)·s`` is written ``lo·(1 − s) + hi·s``, which is exactly ``lo`` at
+  ``s = 0`` and exactly ``hi`` at ``s = 1``.
 """
 
 from __future__ import annotations
@@ -21,9 +35,11 @@ __all__ = [
     "Schedule",
     "constant",
     "dann",
+    "evaluate",
     "from_config",
     "is_schedule",
     "linear",
+    "tanh",
 ]
 
 
@@ -61,6 +77,62 @@ def progress(step: Any, total_steps: int) -> float:
     return min(max(step / total_steps, 0.0), 1.0)
 
 
+# -- the formulas, against an array namespace ------------------------------------------------
+
+#: tanh(x) rounds to 1.0 in float64 for x > 19.06; clamping there keeps the halved argument
+#: small for any γ.
+_TANH_CLAMP = 20.0
+#: tanh is evaluated at x / 2**_HALVINGS by its Taylor series, then doubled back with
+#: tanh(2y) = 2·tanh(y) / (1 + tanh(y)²); both scalings by 2 are exact.
+_HALVINGS = 10
+#: Taylor coefficients of tanh(y)/y − 1 in powers of y², enough for |y| ≤ 20/1024.
+_TANH_SERIES = (-1.0 / 3.0, 2.0 / 15.0, -17.0 / 315.0, 62.0 / 2835.0)
+
+
+def _opaque(value: float, like: Any) -> Any:
+    """``value`` as a computed array (``like · 0 + value``), which no compiler folds into a
+    constant (``x · 0`` is not 0 for inf or NaN)."""
+    return like * 0.0 + value
+
+
+def _settled(xp: Any, value: Any) -> Any:
+    """``value`` behind a select that no compiler sees through: a product stays its own
+    rounding (no fused multiply-add), and ``a / (b / c)`` is not rewritten as
+    ``a · c / b`` (XLA does both)."""
+    return xp.where(value == value, value, 0.0)
+
+
+def _product(xp: Any, a: Any, b: Any) -> Any:
+    """``a · b``, rounded on its own."""
+    return _settled(xp, a * b)
+
+
+def tanh(x: Any, xp: Any = np) -> Any:
+    """``tanh(x)`` for ``x ≥ 0`` from +, −, ×, ÷ alone (the same bits on every backend).
+
+    Within a few float64 ulp of the C library's ``tanh``; exactly 0 at 0 and 1.0 for
+    ``x ≥ 20``.
+    """
+    y = xp.clip(x, 0.0, _TANH_CLAMP) * (0.5**_HALVINGS)
+    y2 = _product(xp, y, y)
+    series = _opaque(_TANH_SERIES[-1], y2)
+    for coefficient in reversed(_TANH_SERIES[:-1]):
+        series = _product(xp, series, y2) + coefficient
+    t = y + _product(xp, _product(xp, y, y2), series)
+    for _ in range(_HALVINGS):
+        t = _settled(xp, (2.0 * t) / (_product(xp, t, t) + 1.0))
+    return t
+
+
+def _interpolate(xp: Any, lo: float, hi: float, s: Any) -> Any:
+    """``lo·(1 − s) + hi·s``: exactly ``lo`` at ``s = 0`` and exactly ``hi`` at ``s = 1``."""
+    return _product(xp, _opaque(lo, s), 1.0 - s) + _product(xp, _opaque(hi, s), s)
+
+
+def _progress(xp: Any, step: Any, total_steps: int) -> Any:
+    return xp.clip(step / _opaque(float(total_steps), step), 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Base class: a frozen, validated, serialisable ``step -> λ`` function."""
@@ -68,14 +140,25 @@ class Schedule:
     name: ClassVar[str] = ""
 
     def __call__(self, step: Any) -> float:
+        """λ at ``step`` (a real number), computed on the host in float64."""
+        _real("step", step)
+        return float(self.evaluate(np.asarray(step, dtype=np.float64), np))
+
+    def evaluate(self, step: Any, xp: Any) -> Any:
+        """λ at ``step``, a floating array of namespace ``xp``, in ``step``'s dtype."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         """A JSON-serialisable dict that :func:`from_config` turns back into this schedule."""
         return {"name": self.name, **asdict(self)}
 
+    def __repr__(self) -> str:
+        config = self.get_config()
+        name = config.pop("name")
+        return f"{name}({', '.join(f'{key}={value!r}' for key, value in config.items())})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Constant(Schedule):
     name: ClassVar[str] = "constant"
     value: float
@@ -86,12 +169,11 @@ class Constant(Schedule):
             raise ValueError(f"value must be >= 0 (λ < 0 cancels the reversal); got {value!r}")
         object.__setattr__(self, "value", value)
 
-    def __call__(self, step: Any) -> float:
-        _real("step", step)
-        return self.value
+    def evaluate(self, step: Any, xp: Any) -> Any:
+        return _opaque(self.value, step)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Linear(Schedule):
     name: ClassVar[str] = "linear"
     total_steps: int
@@ -104,11 +186,11 @@ class Linear(Schedule):
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)
 
-    def __call__(self, step: Any) -> float:
-        return self.lo + (self.hi - self.lo) * progress(step, self.total_steps)
+    def evaluate(self, step: Any, xp: Any) -> Any:
+        return _interpolate(xp, self.lo, self.hi, _progress(xp, step, self.total_steps))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DANN(Schedule):
     name: ClassVar[str] = "dann"
     total_steps: int
@@ -130,13 +212,21 @@ class DANN(Schedule):
             raise TypeError(f"normalize must be a bool; got {self.normalize!r}")
         object.__setattr__(self, "normalize", bool(self.normalize))
 
-    def __call__(self, step: Any) -> float:
-        p = progress(step, self.total_steps)
+    def evaluate(self, step: Any, xp: Any) -> Any:
+        p = _progress(xp, step, self.total_steps)
         # tanh(γp/2) == 2/(1+exp(−γp)) − 1, without overflow in exp for large γ.
-        shape = math.tanh(self.gamma * p / 2.0)
+        shape = tanh(_product(xp, _opaque(self.gamma, p), p) * 0.5, xp)
         if self.normalize:
-            shape /= math.tanh(self.gamma / 2.0)
-        return self.lo + (self.hi - self.lo) * shape
+            shape = shape / tanh(_opaque(self.gamma * 0.5, shape), xp)
+        return _interpolate(xp, self.lo, self.hi, shape)
+
+
+def evaluate(schedule: Schedule, step: Any, xp: Any) -> Any:
+    """``schedule`` at ``step`` with namespace ``xp`` (``jax.numpy``, a ``keras.ops``-like
+    namespace with ``where`` and ``clip``): the device form of
+    ``schedule(step)``. ``step`` is a floating array; the result has its dtype and, in
+    float64, the host's bits."""
+    return schedule.evaluate(step, xp)
 
 
 def constant(value: float) -> Constant:
