@@ -10,9 +10,17 @@
 Nothing here imports a deep-learning framework.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from grl.core import schedules
 from grl.core.lambda_ import validate_lambda_number
-from grl.core.reference import cast_lambda, gradient_reversal_backward, gradient_reversal_forward
+
+# The reference numerics need ml_dtypes (bfloat16), a costly import that the backends' layers
+# and ops never need: loaded on first use.
+_REFERENCE_NAMES = ("cast_lambda", "gradient_reversal_backward", "gradient_reversal_forward")
 
 __all__ = [
     "cast_lambda",
@@ -21,3 +29,9 @@ __all__ = [
     "schedules",
     "validate_lambda_number",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REFERENCE_NAMES:
+        return getattr(importlib.import_module("grl.core.reference"), name)
+    raise AttributeError(f"module 'grl.core' has no attribute {name!r}")
