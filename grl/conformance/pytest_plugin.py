@@ -1,0 +1,25 @@
+"""pytest plugin: the ``grl_conformance`` fixture.
+
+Registered through the ``pytest11`` entry point when grl is installed (or name it in a
+conftest: ``pytest_plugins = ["grl.conformance.pytest_plugin"]``)::
+
+    def test_my_grl_conforms(grl_conformance):
+        grl_conformance("torch", my_package.grad_reverse).assert_ok()
+
+Importing this module imports no framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from grl.conformance.report import Report
+from grl.conformance.runner import check
+
+
+@pytest.fixture
+def grl_conformance() -> Callable[..., Report]:
+    """:func:`grl.conformance.check`: ``(framework, f_or_adapter, only=()) -> Report``."""
+    return check
