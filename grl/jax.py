@@ -3,19 +3,21 @@
 * :func:`gradient_reversal` — ``R_λ(x) = x`` forward, ``−λ·I`` for every derivative, on an
   array or any pytree of arrays (a JAX primitive whose JVP rule binds itself).
 * :mod:`schedules` — optax-compatible, jittable λ schedules ``step -> λ``.
-* ``nnx`` — :class:`grl.jax.nnx.GradientReversal`, a Flax NNX module (λ and step as state).
+* :class:`GradientReversal` — the Flax NNX module (λ and step as state), the same class as
+  ``grl.jax.nnx.GradientReversal``.
+* ``nnx`` — :mod:`grl.jax.nnx`, the module of that class.
 * ``linen`` — :class:`grl.jax.linen.GradientReversal`, a Flax Linen module, and ``advance``.
 
-``nnx`` and ``linen`` import Flax on first access (``grl.jax.nnx`` or
-``from grl.jax import nnx``), so ``import grl.jax`` works without Flax installed.
-Imports neither PyTorch nor TensorFlow.
+``GradientReversal``, ``nnx`` and ``linen`` import Flax on first access
+(``from grl.jax import GradientReversal``, ``grl.jax.nnx``), so ``import grl.jax`` works
+without Flax installed; without it they raise an ImportError naming ``pip install
+'grl[flax]'``. Imports neither PyTorch nor TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from grl._frameworks import require
 
@@ -26,22 +28,28 @@ from grl.backends.jax.ops import gradient_reversal  # noqa: E402
 
 if TYPE_CHECKING:
     from grl.backends.jax import linen, nnx
+    from grl.backends.jax.nnx import GradientReversal
 
-__all__ = ["gradient_reversal", "linen", "nnx", "schedules"]
+__all__ = ["GradientReversal", "gradient_reversal", "linen", "nnx", "schedules"]
 
-_FLAX_MODULES = {"nnx": "grl.backends.jax.nnx", "linen": "grl.backends.jax.linen"}
+#: Attributes that need Flax: name -> (module, attribute of that module or None for itself).
+_FLAX_ATTRIBUTES = {
+    "GradientReversal": ("grl.backends.jax.nnx", "GradientReversal"),
+    "nnx": ("grl.backends.jax.nnx", None),
+    "linen": ("grl.backends.jax.linen", None),
+}
 
 
-def __getattr__(name: str) -> ModuleType:
-    if name not in _FLAX_MODULES:
+def __getattr__(name: str) -> Any:
+    if name not in _FLAX_ATTRIBUTES:
         raise AttributeError(f"module 'grl.jax' has no attribute {name!r}")
-    try:
-        importlib.import_module("flax")
-    except ImportError as error:
-        raise ImportError(
-            f"grl.jax.{name} needs the 'flax' package, which could not be imported "
-            f"({error}). Install it with: pip install 'grl[flax]'"
-        ) from error
-    module = importlib.import_module(_FLAX_MODULES[name])
-    globals()[name] = module
-    return module
+    require("flax", f"grl.jax.{name}")
+    module_name, attribute = _FLAX_ATTRIBUTES[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

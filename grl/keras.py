@@ -7,21 +7,15 @@ module never imports TensorFlow. These are the same classes as ``grl.tf.Gradient
 and ``grl.tf.GradientReversalScheduler``.
 """
 
-import importlib
+from grl._frameworks import install_hint, require
 
-try:
-    _keras = importlib.import_module("keras")
-except ImportError as error:
-    raise ImportError(
-        f"grl.keras needs Keras 3, which could not be imported ({error}). "
-        "Install it with: pip install 'keras>=3' (plus a backend: tensorflow, jax or torch)"
-    ) from error
+_keras = require("keras", "grl.keras")
 if int(_keras.__version__.split(".")[0]) < 3:
     raise ImportError(
         f"grl.keras needs Keras 3; found keras {_keras.__version__}. "
-        "Install it with: pip install 'keras>=3'"
+        f"Install it with: {install_hint('keras')}"
     )
 
-from grl.backends.keras import GradientReversal, GradientReversalScheduler
+from grl.backends.keras import GradientReversal, GradientReversalScheduler  # noqa: E402
 
 __all__ = ["GradientReversal", "GradientReversalScheduler"]

@@ -1,7 +1,8 @@
 """Which frameworks the test run has, and whether a missing one is a failure.
 
-``GRL_REQUIRE_BACKENDS=all`` (set by CI) or a comma list (``torch,jax``) turns a missing
-framework from a visible skip into a failure, so no backend is silently left untested.
+The backends are those of :data:`grl._frameworks.BACKENDS`. ``GRL_REQUIRE_BACKENDS=all``
+(set by CI) or a comma list (``torch,jax``) turns a missing framework from a visible skip
+into a failure, so no backend is silently left untested.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from types import ModuleType
 
 import pytest
 
-BACKENDS = ("torch", "tf", "jax")
-_MODULES = {"torch": "torch", "tf": "tensorflow", "jax": "jax"}
+from grl._frameworks import BY_NAME, NAMES, install_hint
+
+BACKENDS = NAMES
 
 
 def required_backends() -> set[str]:
@@ -25,17 +27,15 @@ def required_backends() -> set[str]:
 
 def require(backend: str) -> ModuleType:
     """Import ``grl.<backend>``; skip (or fail, when required) if its framework is missing."""
+    module = BY_NAME[backend].module
     try:
-        importlib.import_module(_MODULES[backend])
+        importlib.import_module(module)
     except ImportError as error:
         if backend in required_backends():
             pytest.fail(
                 f"backend {backend!r} is required by GRL_REQUIRE_BACKENDS but "
-                f"{_MODULES[backend]} cannot be imported: {error}",
+                f"{module} cannot be imported: {error}",
                 pytrace=False,
             )
-        pytest.skip(
-            f"{_MODULES[backend]} is not installed (pip install 'grl[{backend}]')",
-            allow_module_level=True,
-        )
+        pytest.skip(f"{module} is not installed ({install_hint(backend)})", allow_module_level=True)
     return importlib.import_module(f"grl.{backend}")

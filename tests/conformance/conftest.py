@@ -7,7 +7,6 @@ capability matrix is generated (``docs/gen_capability_matrix.py``).
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.backends import BACKENDS, require
-from tests.conformance.adapters import ADAPTERS
+from tests.conformance.adapters import adapter_class
 from tests.conformance.adapters.base import Adapter
 
 _CACHE: dict[str, Adapter] = {}
@@ -24,8 +23,7 @@ _CACHE: dict[str, Adapter] = {}
 def load_adapter(name: str) -> Adapter:
     if name not in _CACHE:
         require(name)
-        module_name, class_name = ADAPTERS[name].split(":")
-        _CACHE[name] = getattr(importlib.import_module(module_name), class_name)()
+        _CACHE[name] = adapter_class(name)()
     return _CACHE[name]
 
 
