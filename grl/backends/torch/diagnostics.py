@@ -1,0 +1,293 @@
+"""Diagnostics for domain-adversarial training in PyTorch (the rules: :mod:`grl.core.diagnostics`).
+
+* :class:`Monitor`: autograd hooks on one GRL; :meth:`Monitor.collect` returns the step's
+  numbers as a dict that Lightning's ``self.log_dict`` takes, and raises the warnings.
+* :func:`check_placement`: one probe forward and backward that reports where the GRL sits,
+  with no training side effects.
+* :func:`total_steps_from_trainer`: ``total_steps="auto"`` from Lightning's trainer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from grl.backends.torch.module import GradientReversal
+from grl.core import diagnostics as core
+
+__all__ = ["GRLWarning", "Monitor", "check_placement", "total_steps_from_trainer"]
+
+GRLWarning = core.GRLWarning
+
+
+def layer_state(layer: nn.Module) -> tuple[int, float, Any]:
+    """``(step, λ, schedule)`` of a GRL (``(0, nan, None)`` for a module that is none)."""
+    lambda_ = getattr(layer, "lambda_", None)
+    value = float(lambda_) if isinstance(lambda_, torch.Tensor) else math.nan
+    step = getattr(layer, "step_count", None)
+    if step is None:
+        step = getattr(layer, "step", 0)
+    step = int(step) if isinstance(step, (int, torch.Tensor)) else 0
+    return step, value, getattr(layer, "schedule", None)
+
+
+def domain_loss_and_accuracy(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Binary cross-entropy (one logit per example) or cross-entropy, and accuracy."""
+    if logits.ndim == labels.ndim + 1 and logits.shape[-1] > 1:
+        labels = labels.long()
+        return F.cross_entropy(logits, labels), (logits.argmax(-1) == labels).float().mean()
+    logits = logits.reshape(labels.shape)
+    labels = labels.to(logits.dtype)
+    loss = F.binary_cross_entropy_with_logits(logits, labels)
+    return loss, ((logits > 0).to(labels.dtype) == labels).float().mean()
+
+
+class Monitor:
+    """Records, per training step, what one GRL does (names in :data:`core.METRICS`).
+
+    Hooks: a forward hook on ``layer``; per training forward (``layer.training`` and
+    gradients on), a hook on the reversal's autograd node (the gradients arriving and
+    leaving) and one on the layer's input (the whole gradient at the shared features). The
+    hooks only accumulate three sums of squares and a dot product on the device.
+
+    Call :meth:`domain` with the domain logits and labels (optional), then :meth:`collect`
+    once per training step after ``backward()`` (in Lightning: ``on_train_batch_end``,
+    ``self.log_dict(monitor.collect())``); :meth:`end_epoch` and :meth:`end_run` at the ends.
+    ``remove()`` detaches the hooks: a layer without a monitor costs nothing.
+    """
+
+    def __init__(
+        self,
+        layer: nn.Module,
+        *,
+        prefix: str = "grl",
+        thresholds: core.Thresholds = core.DEFAULT_THRESHOLDS,
+    ) -> None:
+        if not isinstance(layer, nn.Module):
+            raise TypeError(
+                f"layer must be the GradientReversal module to monitor; got {type(layer).__name__}"
+            )
+        self.layer = layer
+        self.prefix = prefix
+        _, _, schedule = layer_state(layer)
+        self.diagnostics = core.Diagnostics(
+            scheduled=schedule is not None,
+            total_steps=core.total_steps_of(schedule),
+            thresholds=thresholds,
+        )
+        self._handle = layer.register_forward_hook(self._on_forward)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._forwards = 0
+        self._gradients = 0
+        self._sums: torch.Tensor | None = None  # |in|², |out|², <in, out>, |task|²
+        self._domain: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def remove(self) -> None:
+        self._handle.remove()
+
+    def _on_forward(self, module: nn.Module, inputs: tuple, output: Any) -> None:
+        if not (module.training and torch.is_grad_enabled()):
+            return
+        self._forwards += 1
+        features = inputs[0]
+        if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+            return
+        leaving: list[torch.Tensor] = []
+
+        def on_node(grad_inputs: tuple, grad_outputs: tuple) -> None:
+            arriving, passed = grad_outputs[0], grad_inputs[0]
+            if arriving is None or passed is None:
+                return
+            self._gradients += 1
+            arriving, passed = arriving.detach(), passed.detach()
+            leaving.append(passed)
+            self._add(0, arriving.square().sum(), passed.square().sum(), (arriving * passed).sum())
+
+        output.grad_fn.register_hook(on_node)
+        if features.requires_grad:
+
+            def on_features(total: torch.Tensor) -> None:
+                if leaving:
+                    task = total.detach() - leaving.pop()
+                    self._add(3, task.square().sum())
+
+            features.register_hook(on_features)
+
+    def _add(self, index: int, *parts: torch.Tensor) -> None:
+        """Add ``parts`` to the step's sums from ``index`` on (on the device, no sync)."""
+        if self._sums is None:
+            self._sums = torch.zeros(4, dtype=torch.float64, device=parts[0].device)
+        self._sums[index : index + len(parts)] += torch.stack(parts).double()
+
+    @torch.no_grad()
+    def domain(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """The domain head's logits and the domain labels of this step (0 source, 1 target)."""
+        self._domain = domain_loss_and_accuracy(logits.detach(), labels.detach())
+
+    def collect(self) -> dict[str, float]:
+        """This step's numbers (a dict for ``log_dict``); raises the step's warnings."""
+        step, lambda_, _ = layer_state(self.layer)
+        sums = [math.nan] * 4 if self._sums is None else self._sums.tolist()
+        in_norm, out_norm, task = math.sqrt(sums[0]), math.sqrt(sums[1]), math.sqrt(sums[3])
+        ratio, cosine = core.ratios(in_norm, out_norm, sums[2])
+        loss, accuracy = (
+            (math.nan, math.nan)
+            if self._domain is None
+            else (
+                float(self._domain[0]),
+                float(self._domain[1]),
+            )
+        )
+        values = {
+            "step": float(step),
+            "lambda": lambda_,
+            "grad_in_norm": in_norm,
+            "grad_out_norm": out_norm,
+            "grad_ratio": ratio,
+            "grad_cosine": cosine,
+            "domain_to_task": out_norm / task if task else math.nan,
+            "domain_loss": loss,
+            "domain_accuracy": accuracy,
+        }
+        self.diagnostics.record(
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in values.items()},
+            forward_passes=self._forwards,
+            gradients=self._gradients,
+        )
+        self._reset()
+        return {f"{self.prefix}/{name}": value for name, value in values.items()}
+
+    def end_epoch(self) -> None:
+        self.diagnostics.end_epoch()
+
+    def end_run(self) -> None:
+        self.diagnostics.end_run(layer_state(self.layer)[0])
+
+
+# -- the placement check -------------------------------------------------------------------
+
+
+def _norm(tensor: torch.Tensor) -> float:
+    return float(tensor.detach().double().norm())
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.detach().double() * b.detach().double()).sum())
+
+
+def check_placement(
+    model: nn.Module,
+    losses: Callable[[nn.Module, Any], Mapping[str, torch.Tensor]],
+    batch: Any,
+    *,
+    thresholds: core.Thresholds = core.DEFAULT_THRESHOLDS,
+) -> core.PlacementReport:
+    """Where do the model's GRLs sit? One probe forward and backward, no side effects.
+
+    Args:
+        model: the model holding the :class:`GradientReversal` layer(s).
+        losses: ``losses(model, batch)`` runs the training forward and returns
+            ``{"label": L_y, "domain": L_d}``: the two terms exactly as the train step adds
+            them to its loss. With ``"domain_logits"`` and ``"domain_labels"`` also, the
+            check can see a sign or a λ hidden in the loss weights.
+        batch: one training batch.
+
+    Parameters, their ``.grad``, buffers (batch-norm statistics, λ, step), the RNG state
+    and any optimizer are left as they were: gradients come from ``torch.autograd.grad``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    layers = [module for module in model.modules() if isinstance(module, GradientReversal)]
+    calls: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = []
+
+    def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        calls.append((module, inputs[0], output))
+
+    handles = [layer.register_forward_hook(record) for layer in layers]
+    buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    try:
+        with torch.random.fork_rng(devices=devices), torch.enable_grad():
+            out = losses(model, batch)
+            probes = _probes(out, calls)
+    finally:
+        for handle in handles:
+            handle.remove()
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                if name in buffers and buffer.shape == buffers[name].shape:
+                    buffer.copy_(buffers[name])
+    return core.placement_report(probes, thresholds.tolerance)
+
+
+def _probes(
+    out: Mapping[str, torch.Tensor], calls: list[tuple[nn.Module, torch.Tensor, torch.Tensor]]
+) -> list[core.GradientProbe]:
+    for key in ("label", "domain"):
+        if key not in out:
+            raise KeyError(
+                f"losses(model, batch) must return a mapping with 'label' and 'domain'; got "
+                f"keys {sorted(out)}"
+            )
+    weight = _honest_weight(out)
+    tensors = [t for _, x, r in calls for t in (x, r)]
+    domain = _grads(out["domain"], tensors)
+    label = _grads(out["label"], tensors)
+    outputs = [r for _, _, r in calls]
+    probes = []
+    for i, (module, x, _) in enumerate(calls):
+        at_input, arriving = domain[2 * i], domain[2 * i + 1]
+        lambda_ = float(module.lambda_)
+        rest = at_input.double() + lambda_ * arriving.double()
+        probes.append(
+            core.GradientProbe(
+                lambda_=lambda_,
+                domain_arriving=_norm(arriving),
+                domain_at_input=_norm(at_input),
+                domain_input_dot=_dot(at_input, arriving),
+                domain_rest=_norm(rest),
+                label_arriving=_norm(label[2 * i + 1]),
+                fed_by_grl=any(x is r for r in outputs),
+                honest_weight=weight,
+            )
+        )
+    return probes
+
+
+def _grads(loss: torch.Tensor, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    wanted = [t for t in tensors if t.requires_grad]
+    found = (
+        torch.autograd.grad(loss, wanted, retain_graph=True, allow_unused=True)
+        if wanted and loss.requires_grad
+        else [None] * len(wanted)
+    )
+    by_id = {id(t): g for t, g in zip(wanted, found, strict=True)}
+    return [torch.zeros_like(t) if by_id.get(id(t)) is None else by_id[id(t)] for t in tensors]
+
+
+def _honest_weight(out: Mapping[str, torch.Tensor]) -> float | None:
+    logits, labels = out.get("domain_logits"), out.get("domain_labels")
+    if logits is None or labels is None:
+        return None
+    honest, _ = domain_loss_and_accuracy(logits, labels.detach())
+    (term,) = _grads(out["domain"], [logits])
+    (reference,) = _grads(honest, [logits])
+    size = _dot(reference, reference)
+    return _dot(term, reference) / size if size else None
+
+
+def total_steps_from_trainer(trainer: Any) -> int:
+    """The run length for ``total_steps="auto"``: ``trainer.estimated_stepping_batches``."""
+    return core.resolve_total_steps(
+        getattr(trainer, "estimated_stepping_batches", None),
+        "trainer.estimated_stepping_batches",
+    )
