@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from benchmarks import records
 from benchmarks.peers import jax_peers
+from benchmarks.settings import Settings
 from grl.core import schedules
 from grl.jax import gradient_reversal
 from grl.jax import schedules as jax_schedules
@@ -54,7 +55,8 @@ def _count(layer: Callable, lambda_static: bool, steps: int) -> int:
     return traces[0]
 
 
-def run(steps: int) -> list[records.Record]:
+def run(settings: Settings) -> list[records.Record]:
+    steps = settings.schedule_steps
     methods = (
         (records.GRL, gradient_reversal, False, "λ = schedules.dann(...)(step), step an array"),
         (

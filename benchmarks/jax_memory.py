@@ -8,6 +8,7 @@ beyond its inputs is ``output + temp − alias``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -60,22 +61,23 @@ def forward_records(layers: dict[str, Callable], size: int) -> list[records.Reco
     return results
 
 
-def step_plan_records(steps: dict[str, tuple[Callable, tuple]], model: str) -> list[records.Record]:
-    """XLA's planned temporaries of each variant's jitted training step."""
-    results = []
-    for name, (fn, args) in steps.items():
-        plan = planned_bytes(fn, *args)
-        results.append(
-            {
-                "section": "memory",
-                "framework": "jax",
-                "what": f"training step temp bytes, {model}, compiled (XLA plan)",
-                "method": name,
-                "bytes": plan["temp"],
-            }
-        )
-    return results
+def step_plan_records(steps: dict[str, Any], model: str, mode: str) -> list[records.Record]:
+    """XLA's planned temporaries of each variant's jitted training step (compiled mode)."""
+    if mode != "compiled":
+        return []
+    return [
+        {
+            "section": "memory",
+            "framework": "jax",
+            "what": f"training step temp bytes, {model}, compiled (XLA plan)",
+            "method": name,
+            "bytes": planned_bytes(step.pure, *step.state)["temp"],
+        }
+        for name, step in steps.items()
+    ]
 
 
-def run(settings: Settings, layers: dict[str, Callable]) -> list[records.Record]:
-    return forward_records(layers, settings.memory_size)
+def run(settings: Settings) -> list[records.Record]:
+    from benchmarks.jax_micro import layers
+
+    return forward_records(layers(), settings.memory_size)

@@ -31,6 +31,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as ``python benchmarks/profiles.py``
+    sys.path.insert(0, str(ROOT))
+
+from grl._frameworks import NAMES  # noqa: E402
+
 SMALL, LARGE = 1_000, 30_000_000
 
 
@@ -109,12 +114,11 @@ def torch_dann_steps(steps: int = 20) -> str:
 
     from torch.profiler import ProfilerActivity, profile
 
-    from benchmarks import dann_spec
+    from benchmarks import dann
     from benchmarks.torch_dann import steps_for
     from grl.torch import GradientReversal, step_all
 
-    spec = next(s for s in dann_spec.MODELS if s.name == "digits")
-    variants = steps_for(spec, "compiled", "inductor")
+    variants = steps_for(dann.DIGITS, "compiled", "inductor")
     lines = [f"torch.profiler: {steps} compiled digits DANN steps per variant"]
     for name, step in variants.items():
         for _ in range(10):
@@ -189,14 +193,14 @@ def tf_schedule_update() -> str:
     """
     import tensorflow as tf
 
-    from benchmarks import dann_spec, records, tf_dann, timing
+    from benchmarks import dann, records, tf_dann, timing
     from grl.core import schedules
     from grl.tf import GradientReversal
 
-    shared = tf_dann.Shared(dann_spec.MLP)
-    fixed = tf_dann.make_step(dann_spec.MLP, records.GRL_FIXED, "compiled", shared)
-    inside = tf_dann.make_step(dann_spec.MLP, records.GRL, "compiled", shared)
-    layer = GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
+    shared = tf_dann.Shared(dann.MLP)
+    fixed = tf_dann.make_step(dann.MLP, records.GRL_FIXED, "compiled", shared)
+    inside = tf_dann.make_step(dann.MLP, records.GRL, "compiled", shared)
+    layer = GradientReversal(schedules.dann(total_steps=dann.SCHEDULE_STEPS))
 
     def outside() -> None:
         fixed()
@@ -253,22 +257,23 @@ def jax_step_costs() -> str:
     """XLA's own accounting of the jitted DANN steps: flops and bytes, per variant."""
     import jax
 
-    from benchmarks import dann_spec, jax_dann
+    from benchmarks import dann, jax_dann
 
     lines = ["XLA cost analysis of the jitted DANN step (per step):"]
-    for spec in dann_spec.MODELS:
+    for model in dann.MODELS:
         for variant in jax_dann.VARIANTS:
-            update, state = jax_dann.make_update(spec, variant)
+            update, state = jax_dann.make_update(model, variant)
             cost = jax.jit(update).lower(*state).compile().cost_analysis()
             cost = cost[0] if isinstance(cost, list) else cost
             lines.append(
-                f"  {spec.name:6} {variant:14} flops {cost.get('flops', 0):>14,.0f}  "
+                f"  {model.name:6} {variant:14} flops {cost.get('flops', 0):>14,.0f}  "
                 f"bytes accessed {cost.get('bytes accessed', 0):>14,.0f}"
             )
     return "\n".join(lines)
 
 
-PROFILES = {"torch": torch_profile, "tf": tf_profile, "jax": jax_profile}
+#: One ``<name>_profile`` function per framework of the registry.
+PROFILES = {name: globals()[f"{name}_profile"] for name in NAMES}
 
 
 def main(argv: list[str] | None = None) -> int:

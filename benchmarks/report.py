@@ -5,13 +5,12 @@ from __future__ import annotations
 from benchmarks import records as rec
 from benchmarks.peers.names import COPY_NEG_MUL, REVGRAD
 from benchmarks.records import BACKWARD, BOTH, FLOOR, FORWARD, GRL, GRL_FIXED, IDENTITY, Record
+from grl._frameworks import BACKENDS, BY_NAME
 
-NAMES = {"torch": "PyTorch", "tf": "TensorFlow", "jax": "JAX"}
-MODE_NAMES = {
-    "torch": {"eager": "eager", "compiled": "torch.compile"},
-    "tf": {"eager": "eager", "compiled": "tf.function(jit_compile=True)"},
-    "jax": {"eager": "eager (op by op)", "compiled": "jax.jit"},
-}
+NAMES = {f.name: f.title for f in BACKENDS}
+MODE_NAMES = {f.name: {"eager": f.eager, "compiled": f.compiled} for f in BACKENDS}
+#: Goal: ``import grl.<name>`` costs at most this much more than importing its framework.
+IMPORT_GOAL = 1.10
 
 
 def duration(seconds: float | None) -> str:
@@ -175,6 +174,26 @@ def memory_table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def imports_table(records: list[Record]) -> str:
+    """Median import time of each framework and of its grl entry point, and their ratio."""
+    lines = [
+        "| framework | import the framework | import grl.<name> | grl / framework | processes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for fw in NAMES:
+        base = rec.one(
+            records, section="imports", framework=fw, method=f"import {BY_NAME[fw].module}"
+        )
+        grl = rec.one(records, section="imports", framework=fw, method=f"import grl.{fw}")
+        if base is None or grl is None:
+            continue
+        lines.append(
+            f"| {NAMES[fw]} | {duration(base['seconds'])} | {duration(grl['seconds'])} | "
+            f"{_paired(grl)} | {grl['samples']} + {base['samples']} |"
+        )
+    return "\n".join(lines)
+
+
 def peers_table(records: list[Record]) -> str:
     lines = ["| framework | package | version | status |", "| --- | --- | --- | --- |"]
     for r in rec.find(records, section="peers"):
@@ -189,7 +208,7 @@ def goals(records: list[Record], sizes: tuple[int, ...]) -> list[tuple[str, str,
     """(goal, measured, met) for each goal of the issue; ``met`` None when not measured."""
     largest = max(sizes)
     results: list[tuple[str, str, bool | None]] = []
-    for fw in ("torch", "tf", "jax"):
+    for fw in NAMES:
         keys = {"section": "micro", "framework": fw, "mode": "eager", "dtype": "float32"}
         bwd = _seconds(records, method=GRL, kind=BACKWARD, size=largest, **keys)
         floor = _seconds(records, method=FLOOR, kind=BACKWARD, size=largest, **keys)
@@ -221,6 +240,16 @@ def goals(records: list[Record], sizes: tuple[int, ...]) -> list[tuple[str, str,
                     r["compiles"] == 1,
                 )
             )
+        for r in rec.find(records, section="imports", framework=fw):
+            if r.get("ratio") is not None:
+                results.append(
+                    (
+                        f"{NAMES[fw]}: {r['method']} ≤ {IMPORT_GOAL:.2f}× "
+                        f"import {BY_NAME[fw].module} (fresh processes)",
+                        _paired(r),
+                        r["ratio"] <= IMPORT_GOAL,
+                    )
+                )
         for variant in (GRL, GRL_FIXED):
             for r in rec.find(
                 records, section="macro", framework=fw, mode="compiled", method=variant
@@ -278,6 +307,8 @@ def markdown(records: list[Record], sizes: tuple[int, ...], frameworks: list[str
         macro_table(records),
         "### Memory",
         memory_table(records),
+        "### Import cost (fresh processes)",
+        imports_table(records),
         "### Recompiles over a λ schedule",
         compiles_table(records),
         "### Installed peers",

@@ -30,17 +30,12 @@ from benchmarks import report  # noqa: E402
 from benchmarks.records import Record  # noqa: E402
 from benchmarks.settings import FULL, QUICK, Settings  # noqa: E402
 from benchmarks.worker import FRAMEWORKS, SECTIONS  # noqa: E402
+from grl._frameworks import BACKENDS, COMPANIONS  # noqa: E402
 
+#: Distributions whose versions a run records: the frameworks, and what else it imports.
 DISTRIBUTIONS = (
-    "torch",
-    "tensorflow",
-    "tensorflow-cpu",
-    "keras",
-    "jax",
-    "jaxlib",
-    "optax",
-    "pytorch-revgrad",
-    "torch-gradient-reversal",
+    *(f.module for f in BACKENDS + COMPANIONS),
+    *("tensorflow-cpu", "jaxlib", "optax", "pytorch-revgrad", "torch-gradient-reversal"),
 )
 
 

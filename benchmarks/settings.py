@@ -12,7 +12,8 @@ class Settings:
     ``repeats`` interleaved samples are taken per case and the median is reported; each
     sample runs a case ``n`` times, with ``n`` chosen so that a sample lasts at least
     ``min_sample_s`` (so small sizes are not lost in the timer's resolution).
-    A DANN-step sample (``macro_*``) runs the step until it lasts ``macro_sample_s``.
+    A DANN-step sample (``macro_*``) runs the step until it lasts ``macro_sample_s``;
+    ``import_repeats`` fresh processes import each module (:mod:`benchmarks.imports`).
     ``torch_backend`` is the ``torch.compile`` backend of the compiled mode; ``clock`` is
     what a sample measures (:data:`benchmarks.timing.CLOCKS`).
     """
@@ -26,6 +27,7 @@ class Settings:
     macro_sample_s: float
     schedule_steps: int
     memory_size: int
+    import_repeats: int
     quick: bool
     torch_backend: str = "inductor"
     clock: str = "cpu"
@@ -51,6 +53,7 @@ FULL = Settings(
     macro_sample_s=0.05,
     schedule_steps=1_000,
     memory_size=1_000_000,
+    import_repeats=7,
     quick=False,
 )
 
@@ -64,6 +67,7 @@ QUICK = Settings(
     macro_sample_s=0.0,
     schedule_steps=30,
     memory_size=20_000,
+    import_repeats=1,
     quick=True,
     # Structure, not speed: aot_eager traces and differentiates exactly what inductor
     # would, without a C++ compile per graph.

@@ -8,11 +8,14 @@ the trace count is the same, and with XLA each trace would also be compiled.
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import tensorflow as tf
 
 from benchmarks import records
 from benchmarks.peers import tf_peers
+from benchmarks.settings import Settings
 from grl.core import schedules
 from grl.tf import GradientReversal
 
@@ -81,7 +84,10 @@ def loss_subtraction_traces(steps: int) -> int:
     return step.experimental_get_tracing_count()
 
 
-def run(steps: int) -> list[records.Record]:
+def run(settings: Settings) -> list[records.Record]:
+    # Retracing warnings are what the trace counts measure; keep them out of error reports.
+    tf.get_logger().setLevel(logging.ERROR)
+    steps = settings.schedule_steps
     methods = (
         (records.GRL, grl_traces, "GradientReversal(schedules.dann(...)); layer.advance()"),
         (tf_peers.CUSTOM_GRADIENT, custom_gradient_traces, "λ passed as a Python float"),

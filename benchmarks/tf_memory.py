@@ -96,5 +96,7 @@ def step_peak_records(
     return results
 
 
-def run(settings: Settings, layers: dict[str, Callable]) -> list[records.Record]:
-    return forward_records(layers, settings.memory_size)
+def run(settings: Settings) -> list[records.Record]:
+    from benchmarks.tf_micro import layers
+
+    return forward_records(layers(), settings.memory_size)

@@ -10,6 +10,8 @@ graph breaks before any backend runs, so the counts use the cheap ``aot_eager`` 
 from __future__ import annotations
 
 import copy
+import logging
+import warnings
 
 import torch
 import torch._dynamo
@@ -19,6 +21,7 @@ from torch._dynamo.utils import counters
 
 from benchmarks import records
 from benchmarks.peers import torch_peers
+from benchmarks.settings import Settings
 from grl.core import schedules
 from grl.torch import GradientReversal
 
@@ -65,7 +68,12 @@ def count(layer: nn.Module, advance, steps: int) -> dict:
     }
 
 
-def run(steps: int) -> list[records.Record]:
+def run(settings: Settings) -> list[records.Record]:
+    # Peers hit Dynamo's recompile limit and custom-op warnings by design; the counts are in
+    # the results, so the log lines would only bury an error report.
+    logging.getLogger("torch._dynamo").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="torch")
+    steps = settings.schedule_steps
     methods = [
         (
             records.GRL,
@@ -78,7 +86,10 @@ def run(steps: int) -> list[records.Record]:
         (peer.name, torch_peers.scheduled(peer, steps), peer.advance, peer.usage)
         for peer in torch_peers.peers()
     ]
-    results = []
+    results = [
+        {"section": "peers", "framework": "torch", **a.to_dict()}
+        for a in torch_peers.availability()
+    ]
     for name, layer, advance, usage in methods:
         results.append(
             {

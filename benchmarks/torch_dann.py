@@ -1,90 +1,42 @@
 """PyTorch macro benchmark: one DANN training step with grl, or with identity in its place.
 
-The step is the usual one: ``zero_grad``, forward and loss (``torch.compile``-d in the
-compiled mode), ``backward``, ``optimizer.step()``, and for grl ``step_all`` to advance
-the λ schedule. Both variants start from the same weights and see the same batch.
+The model is the demo's ``DANNModel``. The step is the usual one: ``zero_grad``, forward
+and loss (``torch.compile``-d in the compiled mode), ``backward``, ``optimizer.step()``,
+and for grl ``step_all`` to advance the λ schedule.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchmarks import dann_spec, records
-from benchmarks.dann_spec import ModelSpec
+from benchmarks import dann, records, torch_memory
+from benchmarks.dann import Model
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_samples
 from grl.core import schedules
+from grl.demo.models_torch import DANNModel
 from grl.torch import GradientReversal, step_all
-
-
-class NHWCFlatten(nn.Module):
-    """Flatten in NHWC order, so that the dense kernels match the TF and JAX layouts."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(0, 2, 3, 1).flatten(1)
-
-
-def _dense(params: dict, name: str) -> nn.Linear:
-    weight = params[f"{name}.w"]
-    layer = nn.Linear(*weight.shape)
-    layer.weight.data = torch.tensor(weight.T.copy())
-    layer.bias.data = torch.tensor(params[f"{name}.b"])
-    return layer
-
-
-def _conv(params: dict, name: str) -> nn.Conv2d:
-    weight = params[f"{name}.w"]
-    layer = nn.Conv2d(weight.shape[2], weight.shape[3], 3, padding=1)
-    layer.weight.data = torch.tensor(weight.transpose(3, 2, 0, 1).copy())
-    layer.bias.data = torch.tensor(params[f"{name}.b"])
-    return layer
-
-
-class DANN(nn.Module):
-    """G_f, then G_y on the source half and ``reversal`` → G_d on both halves."""
-
-    def __init__(self, spec: ModelSpec, params: dict, reversal: nn.Module):
-        super().__init__()
-        blocks: list[nn.Module] = []
-        for i in range(len(spec.conv)):
-            blocks += [_conv(params, f"c{i}"), nn.ReLU(), nn.MaxPool2d(2)]
-        if spec.conv:
-            blocks.append(NHWCFlatten())
-        for i in range(len(spec.features)):
-            blocks += [_dense(params, f"f{i}"), nn.ReLU()]
-        self.features = nn.Sequential(*blocks)
-        self.label_head = _dense(params, "y")
-        self.reversal = reversal
-        self.domain_head = nn.Sequential(_dense(params, "d0"), nn.ReLU(), _dense(params, "d1"))
-
-    def forward(self, source: torch.Tensor, target: torch.Tensor) -> tuple:
-        features = self.features(torch.cat([source, target]))
-        label_logits = self.label_head(features[: source.shape[0]])
-        domain_logits = self.domain_head(self.reversal(features)).squeeze(1)
-        return label_logits, domain_logits
-
-
-def dann_loss(model: DANN, data: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``L_y + L_d``: the GRL inside the model turns ``L_d``'s gradient into ``−λ·∂L_d``."""
-    label_logits, domain_logits = model(data["source"], data["target"])
-    return F.cross_entropy(label_logits, data["labels"]) + F.binary_cross_entropy_with_logits(
-        domain_logits, data["domains"]
-    )
-
 
 VARIANTS = (records.GRL, records.GRL_FIXED, records.IDENTITY)
 
 
+def dann_loss(model: DANNModel, data: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``L_y + L_d``: the GRL inside the model turns ``L_d``'s gradient into ``−λ·∂L_d``."""
+    features = model.features(torch.cat([data["source"], data["target"]]))
+    label_logits = model.label_head(features[: data["labels"].shape[0]])
+    return F.cross_entropy(label_logits, data["labels"]) + F.binary_cross_entropy_with_logits(
+        model.domain_logits(features), data["domains"]
+    )
+
+
 def reversal_for(variant: str) -> nn.Module:
     if variant == records.GRL:
-        return GradientReversal(schedules.dann(total_steps=dann_spec.SCHEDULE_STEPS))
+        return GradientReversal(schedules.dann(total_steps=dann.SCHEDULE_STEPS))
     if variant == records.GRL_FIXED:
-        return GradientReversal(0.5)
+        return GradientReversal(dann.FIXED_LAMBDA)
     return nn.Identity()
 
 
@@ -96,31 +48,30 @@ class Shared:
     different module each.
     """
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, model: Model):
         self.data = {
-            key: torch.from_numpy(value.transpose(0, 3, 1, 2).copy() if value.ndim == 4 else value)
-            for key, value in dann_spec.batch(spec).items()
+            key: torch.from_numpy(value).permute(0, 3, 1, 2).contiguous()
+            if value.ndim == 4
+            else torch.from_numpy(value)
+            for key, value in model.data().items()
         }
-        self.model = DANN(spec, dann_spec.init_params(spec), nn.Identity())
+        self.model = DANNModel(model.net, model.params())
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=dann_spec.LEARNING_RATE, momentum=dann_spec.MOMENTUM
+            self.model.parameters(), lr=dann.LEARNING_RATE, momentum=dann.MOMENTUM
         )
 
-    def with_reversal(self, reversal: nn.Module) -> DANN:
+    def with_reversal(self, reversal: nn.Module) -> DANNModel:
         """The shared model with ``reversal`` in the GRL slot (same submodules, no copy)."""
         twin = copy.copy(self.model)
         twin._modules = dict(self.model._modules)
-        twin.reversal = reversal
+        twin.grl = reversal
         return twin
 
 
 class TrainingStep:
     """One full training step of ``variant`` (grl, grl with a fixed λ, identity) per call."""
 
-    def __init__(
-        self, spec: ModelSpec, variant: str, mode: str, backend: str, shared: Shared | None = None
-    ):
-        shared = shared or Shared(spec)
+    def __init__(self, model: Model, variant: str, mode: str, backend: str, shared: Shared):
         self.variant = variant
         self.data, self.optimizer = shared.data, shared.optimizer
         self.model = shared.with_reversal(reversal_for(variant))
@@ -134,19 +85,13 @@ class TrainingStep:
             step_all(self.model)
 
 
-def steps_for(spec: ModelSpec, mode: str, backend: str) -> dict[str, Callable[[], None]]:
-    shared = Shared(spec)
-    return {v: TrainingStep(spec, v, mode, backend, shared) for v in VARIANTS}
+def steps_for(model: Model, mode: str, backend: str = "inductor") -> dict[str, TrainingStep]:
+    shared = Shared(model)
+    return {v: TrainingStep(model, v, mode, backend, shared) for v in VARIANTS}
 
 
-def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:
-    from benchmarks import torch_memory
+def run(settings: Settings) -> list[records.Record]:
+    def steps(model: Model, mode: str) -> dict[str, TrainingStep]:
+        return steps_for(model, mode, settings.torch_backend)
 
-    results: list[records.Record] = []
-    for spec in dann_spec.MODELS:
-        for mode in settings.modes:
-            steps = steps_for(spec, mode, backend)
-            results += torch_memory.step_peak_records(steps, spec.name, mode)
-            samples = interleaved_samples(steps, settings.macro_repeats, settings.macro_sample_s)
-            results += records.macro("torch", spec.name, mode, samples)
-    return results
+    return dann.run("torch", settings, steps, torch_memory.step_peak_records)

@@ -86,7 +86,10 @@ def step_peak_records(steps: dict[str, Any], model: str, mode: str) -> list[reco
     return results
 
 
-def run(settings: Settings, layers: dict[str, torch.nn.Module]) -> list[records.Record]:
+def run(settings: Settings) -> list[records.Record]:
+    from benchmarks.torch_micro import layers as make_layers
+
+    layers = make_layers()
     results = forward_records(layers, settings.memory_size)
     compiled = {name: layers[name] for name in (records.IDENTITY, records.GRL)}
     return results + forward_records(

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch._dynamo
 from torch import nn
+from torch._functorch import config as functorch_config
 
 from benchmarks import records
 from benchmarks.peers import torch_peers
@@ -83,10 +85,11 @@ def size_cases(
     return cases
 
 
-def run(settings: Settings, backend: str = "inductor") -> list[records.Record]:
+def run(settings: Settings) -> list[records.Record]:
+    backend = settings.torch_backend
     # Timing a backward alone means running it again on a retained graph, which compiled
     # backwards with donated buffers refuse; donation saves memory, not time.
-    torch._functorch.config.donated_buffer = False
+    functorch_config.donated_buffer = False
     results = records.method_origins("torch", origins())
     for mode in settings.modes:
         wrap = compiler(mode, backend)

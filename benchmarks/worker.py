@@ -2,6 +2,10 @@
 
 Thread counts must be fixed before the framework starts its thread pools, so this module
 sets them through the environment first and imports the framework only afterwards.
+
+The frameworks are those of :data:`grl._frameworks.BACKENDS`. Each section of framework
+``<name>`` is the ``run(settings)`` of ``benchmarks/<name>_<module>.py`` (:data:`TABLE`);
+the import-cost section is the same for all (:mod:`benchmarks.imports`).
 """
 
 from __future__ import annotations
@@ -12,9 +16,20 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 
-FRAMEWORKS = ("torch", "tf", "jax")
-SECTIONS = ("compiles", "memory", "micro", "macro")
+from grl._frameworks import NAMES
+
+FRAMEWORKS = NAMES
+#: Section -> the module name after ``<framework>_``; "imports" is framework-neutral.
+SECTION_MODULES = {"compiles": "compiles", "memory": "memory", "micro": "micro", "macro": "dann"}
+SECTIONS = ("imports", *SECTION_MODULES)
+#: framework -> section -> module that runs it.
+TABLE = {
+    name: {section: f"benchmarks.{name}_{module}" for section, module in SECTION_MODULES.items()}
+    for name in FRAMEWORKS
+}
 
 
 def limit_threads(threads: int) -> None:
@@ -31,6 +46,15 @@ def limit_threads(threads: int) -> None:
         flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     os.environ["XLA_FLAGS"] = flags.strip()
     os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
+
+
+def section_runner(framework: str, section: str) -> Callable:
+    """The ``run(settings)`` of one section of one framework (imports its module)."""
+    if section == "imports":
+        from benchmarks import imports
+
+        return partial(imports.run, framework)
+    return importlib.import_module(TABLE[framework][section]).run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
-    module = importlib.import_module(f"benchmarks.{args.framework}_bench")
-    module.configure(args.threads)
     start = time.perf_counter()
-    results = module.run(settings, sections)
+    results = []
+    for section in SECTIONS:  # the table's order: imports first, in a still cold worker
+        if section in sections:
+            results += section_runner(args.framework, section)(settings)
     results.append(
         {
             "section": "run",

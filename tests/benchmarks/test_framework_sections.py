@@ -29,7 +29,7 @@ def test_torch_micro_covers_every_method_kind_and_mode() -> None:
     require("torch")
     from benchmarks import torch_micro
 
-    results = torch_micro.run(TINY, backend="aot_eager")
+    results = torch_micro.run(TINY)
     _check_micro(results, "torch", set(torch_micro.layers()))
 
 
@@ -39,15 +39,21 @@ def torch_equal(a: object, b: object) -> bool:
     return bool(torch.equal(a, b))
 
 
-def test_torch_dann_step_trains_and_steps_the_schedule() -> None:
+def test_torch_dann_step_trains_the_demo_model_and_steps_the_schedule() -> None:
     require("torch")
-    from benchmarks import dann_spec, torch_dann
+    import torch
 
-    step = torch_dann.TrainingStep(dann_spec.DIGITS, records.GRL, "eager", "aot_eager")
+    from benchmarks import dann, torch_dann
+    from grl.demo.models_torch import DANNModel
+
+    step = torch_dann.steps_for(dann.DIGITS, "eager", "aot_eager")[records.GRL]
+    assert isinstance(step.model, DANNModel)
+    first_conv = dann.DIGITS.params()["c1.w"].transpose(3, 2, 0, 1)
+    assert torch.equal(step.model.features[0].weight, torch.from_numpy(first_conv.copy()))
     before = step.model.domain_head[0].weight.detach().clone()
     step()
     step()
-    assert int(step.model.reversal.step_count) == 2
+    assert int(step.model.grl.step_count) == 2
     assert not torch_equal(before, step.model.domain_head[0].weight)
 
 
@@ -58,12 +64,18 @@ def test_tf_micro_covers_every_method_kind_and_mode() -> None:
     _check_micro(tf_micro.run(TINY), "tf", set(tf_micro.layers()))
 
 
-def test_tf_dann_variants_run_one_step_each() -> None:
+def test_tf_dann_variants_each_train_the_shared_demo_weights() -> None:
     require("tf")
-    from benchmarks import dann_spec, tf_dann
+    import numpy as np
 
-    for step in tf_dann.steps_for(dann_spec.DIGITS, "eager").values():
-        step()
+    from benchmarks import dann, tf_dann
+
+    shared = tf_dann.Shared(dann.DIGITS)
+    np.testing.assert_array_equal(shared.weights["c1.w"].numpy(), dann.DIGITS.params()["c1.w"])
+    for variant in tf_dann.VARIANTS:
+        before = shared.weights["d1.w"].numpy()
+        tf_dann.make_step(dann.DIGITS, variant, "eager", shared)()
+        assert not np.array_equal(before, shared.weights["d1.w"].numpy()), variant
 
 
 def test_jax_micro_covers_every_method_kind_and_mode() -> None:
@@ -75,9 +87,32 @@ def test_jax_micro_covers_every_method_kind_and_mode() -> None:
 
 def test_jax_jitted_dann_step_advances_the_step_count() -> None:
     require("jax")
-    from benchmarks import dann_spec, jax_dann
+    from benchmarks import dann, jax_dann
 
-    step = jax_dann.TrainingStep(dann_spec.MLP, records.GRL, "compiled")
+    step = jax_dann.TrainingStep(dann.MLP, records.GRL, "compiled")
     step()
     step()
     assert int(step.state[3]) == 2
+
+
+def test_jax_dann_memory_plans_only_the_compiled_step() -> None:
+    require("jax")
+    from benchmarks import dann, jax_dann, jax_memory
+
+    steps = jax_dann.steps_for(dann.MLP, "compiled")
+    planned = jax_memory.step_plan_records(steps, "mlp", "compiled")
+    assert [r["method"] for r in planned] == list(jax_dann.VARIANTS)
+    assert all(r["bytes"] > 0 for r in planned)
+    assert jax_memory.step_plan_records(steps, "mlp", "eager") == []
+
+
+def test_import_cost_compares_the_framework_with_its_entry_point() -> None:
+    require("jax")
+    from benchmarks import imports
+
+    found = imports.run("jax", dataclasses.replace(TINY, import_repeats=2))
+    by_method = {r["method"]: r for r in found}
+    assert set(by_method) == {"import jax", "import grl.jax"}
+    grl = by_method["import grl.jax"]
+    assert grl["samples"] == 2 and grl["seconds"] > 0 and grl["ratio"] > 0
+    assert "ratio" not in by_method["import jax"]

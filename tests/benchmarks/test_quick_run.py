@@ -19,19 +19,20 @@ import pytest
 from benchmarks import records
 from benchmarks.peers import names
 from benchmarks.settings import QUICK
+from grl._frameworks import BY_NAME
 from tests.backends import BACKENDS, required_backends
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = {"torch": "torch", "tf": "tensorflow", "jax": "jax"}
 
 
 def available_frameworks() -> list[str]:
     found = []
     for backend in BACKENDS:
-        if importlib.util.find_spec(MODULES[backend]) is not None:
+        module = BY_NAME[backend].module
+        if importlib.util.find_spec(module) is not None:
             found.append(backend)
         elif backend in required_backends():
-            pytest.fail(f"{MODULES[backend]} is required by GRL_REQUIRE_BACKENDS", pytrace=False)
+            pytest.fail(f"{module} is required by GRL_REQUIRE_BACKENDS", pytrace=False)
     if not found:
         pytest.skip("no framework installed")
     return found

@@ -116,3 +116,29 @@ def test_macro_records_and_table_report_the_paired_ratio() -> None:
     assert "| JAX | mlp | jax.jit | 1 s | 1.01 s | 1.010× (1.01–1.01) |" in report.macro_table(made)
     goal = dict((g, ok) for g, _, ok in report.goals(made, (1,)))
     assert goal["JAX: compiled DANN step (mlp, grl) ≤ 1.02× identity"] is True
+
+
+def test_imports_table_and_goal_compare_grl_with_its_framework() -> None:
+    made = [
+        {
+            "section": "imports",
+            "framework": "torch",
+            "method": "import torch",
+            "seconds": 2.0,
+            "samples": 3,
+        },
+        {
+            "section": "imports",
+            "framework": "torch",
+            "method": "import grl.torch",
+            "seconds": 2.5,
+            "samples": 3,
+            "ratio": 1.25,
+            "ratio_q1": 1.2,
+            "ratio_q3": 1.3,
+        },
+    ]
+    assert "| PyTorch | 2 s | 2.5 s | 1.250× (1.20–1.30) | 3 + 3 |" in report.imports_table(made)
+    goal = {g: (measured, ok) for g, measured, ok in report.goals(made, (1,))}
+    key = "PyTorch: import grl.torch ≤ 1.10× import torch (fresh processes)"
+    assert goal[key] == ("1.250× (1.20–1.30)", False)
