@@ -40,6 +40,9 @@ class Adapter:
     #: True where the sign of exactly-zero complex parts is not controlled (JAX builds the
     #: complex backward by transposing real/imag ops, which adds +0 to each part).
     complex_zero_sign_free: bool = False
+    #: Tolerance of the second-derivative check (float64 sin and cos as the framework
+    #: computes them; every sign or factor error is of order 1).
+    second_order_tolerance: float = 1e-12
     #: Gradient dtypes the framework has (MLX has no complex128).
     dtypes: Sequence[str] = (
         "float16",

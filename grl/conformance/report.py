@@ -51,13 +51,21 @@ class Report:
         rows: dict[str, dict[str, Any]] = {}
         for r in self.results:
             row = rows.setdefault(
-                r.capability, {PASSED: 0, FAILED: 0, NOT_APPLICABLE: 0, "reason": "", "kinds": []}
+                r.capability,
+                {
+                    PASSED: 0,
+                    FAILED: 0,
+                    NOT_APPLICABLE: 0,
+                    "reason": "",
+                    "not_applicable_reason": "",
+                    "kinds": [],
+                },
             )
             row[r.status] += 1
             if r.status == FAILED and not row["reason"]:
                 row["reason"] = f"{r.check}[{r.case}]: {r.reason}"
-            if r.status == NOT_APPLICABLE and not row["reason"]:
-                row["reason"] = r.reason
+            if r.status == NOT_APPLICABLE and not row["not_applicable_reason"]:
+                row["not_applicable_reason"] = r.reason
             if r.status == PASSED and r.kind not in row["kinds"]:
                 row["kinds"].append(r.kind)
         return rows
@@ -81,6 +89,8 @@ class Report:
             "|---|---|---|",
         ]
         for capability, row in self.capabilities().items():
+            if not row[PASSED] and not row[FAILED]:
+                row["reason"] = row["not_applicable_reason"]
             reason = row["reason"].replace("|", "\\|").replace("\n", " ")[:160]
             lines.append(f"| {capability} | {self.cell(capability)} | {reason} |")
         passed = sum(r.status == PASSED for r in self.results)
