@@ -318,13 +318,20 @@ class Diagnostics:
 
     def end_epoch(self) -> list[str]:
         lambdas, self.epoch_lambdas = self.epoch_lambdas, []
+        if self._never_advanced():
+            return []  # the same failure, already reported with its fix
         raised = self.warn("lambda_zero_epoch", lambda_zero_epoch_problem(lambdas), 4)
         return ["lambda_zero_epoch"] if raised else []
 
     def end_run(self, step: int | None = None) -> list[str]:
         step = self.last_step if step is None else step
+        if self._never_advanced():
+            return []
         problem = ended_early_problem(step, self.total_steps, self.thresholds.early_end)
         return ["ended_early"] if self.warn("ended_early", problem, 4) else []
+
+    def _never_advanced(self) -> bool:
+        return "never_advanced" in self.warn.raised
 
 
 def ratios(in_norm: float, out_norm: float, dot: float) -> tuple[float, float]:
@@ -406,6 +413,10 @@ class PlacementReport:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+#: The λ a placement probe uses for a GRL whose λ is 0 (which would show no sign).
+PROBE_LAMBDA = 1.0
 
 
 def placement_report(probes: Sequence[GradientProbe], tolerance: float) -> PlacementReport:

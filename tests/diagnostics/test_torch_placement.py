@@ -101,3 +101,12 @@ def test_probe_has_no_training_side_effects():
     assert torch.equal(torch.get_rng_state(), rng)
     assert int(model.grl.step_count) == 1
     assert model.training
+
+
+def test_lambda_zero_is_probed_with_one_and_restored():
+    model = DANN(schedules.dann(total_steps=100))
+    lambda_ = model.grl.lambda_
+    report = check_placement(model, losses, batch())
+    assert report.ok, str(report)
+    assert report.lambdas == (1.0,)
+    assert model.grl.lambda_ is lambda_ and float(lambda_) == 0.0

@@ -201,6 +201,7 @@ def check_placement(
             check can see a sign or a λ hidden in the loss weights.
         batch: one training batch.
 
+    A GRL whose λ is 0 (a schedule at step 0) shows no sign: it is probed with λ = 1.
     Parameters, their ``.grad``, buffers (batch-norm statistics, λ, step), the RNG state
     and any optimizer are left as they were: gradients come from ``torch.autograd.grad``.
     """
@@ -214,6 +215,9 @@ def check_placement(
 
     handles = [layer.register_forward_hook(record) for layer in layers]
     buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    zero = {layer: layer.lambda_ for layer in layers if float(layer.lambda_) == 0.0}
+    for layer, lambda_ in zero.items():  # the same tensor is put back below
+        layer.lambda_ = torch.full_like(lambda_, core.PROBE_LAMBDA)
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     try:
         with torch.random.fork_rng(devices=devices), torch.enable_grad():
@@ -222,10 +226,13 @@ def check_placement(
     finally:
         for handle in handles:
             handle.remove()
+        for layer, lambda_ in zero.items():
+            layer.lambda_ = lambda_
         with torch.no_grad():
             for name, buffer in model.named_buffers():
-                if name in buffers and buffer.shape == buffers[name].shape:
-                    buffer.copy_(buffers[name])
+                saved = buffers.get(name)
+                if saved is not None and not torch.equal(buffer, saved):
+                    buffer.copy_(saved)
     return core.placement_report(probes, thresholds.tolerance)
 
 

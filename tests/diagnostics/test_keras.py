@@ -1,0 +1,217 @@
+"""Keras (TensorFlow backend): the GRLMonitor callback, its warnings, and check_placement."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.backends import require
+
+grl_tf = require("tf")
+
+import keras  # noqa: E402
+
+from grl.backends.keras.diagnostics import (  # noqa: E402
+    GRLMonitor,
+    GRLWarning,
+    check_placement,
+    total_steps_from_params,
+)
+from grl.core import diagnostics as core  # noqa: E402
+from grl.core import schedules  # noqa: E402
+from tests.diagnostics.keras_setups import (  # noqa: E402
+    batch,
+    compile_for_fit,
+    dann,
+    fit_data,
+    losses,
+)
+
+SHORT = core.Thresholds(advance_within=3, stretch=3)
+BATCHES, EPOCHS = 4, 2
+
+
+def fit(model, *, scheduler=True, thresholds=SHORT, y=None, lr=0.1, layer=None):
+    compile_for_fit(model)
+    model.optimizer.learning_rate.assign(lr)
+    x, labels = fit_data()
+    monitor = GRLMonitor(
+        layer, domain_loss="domain_loss", domain_accuracy="domain_accuracy", thresholds=thresholds
+    )
+    callbacks = [grl_tf.GradientReversalScheduler(), monitor] if scheduler else [monitor]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GRLWarning)
+        history = model.fit(
+            x, y or labels, batch_size=16, epochs=EPOCHS, callbacks=callbacks, verbose=0
+        )
+    raised = [
+        str(w.message).split("]")[0].removeprefix("[grl: ")
+        for w in caught
+        if issubclass(w.category, GRLWarning)
+    ]
+    return history, monitor, raised
+
+
+def test_values_land_in_history_and_match_the_layer():
+    model = dann(schedules.dann(total_steps=BATCHES * EPOCHS))
+    history, monitor, raised = fit(model, thresholds=core.Thresholds())
+    assert raised == []
+    for name in core.metric_names():
+        assert len(history.history[name]) == EPOCHS
+    assert history.history["grl/step"] == [4.0, 8.0]
+    last = monitor.last
+    assert last["grl/lambda"] == float(model.get_layer("grl").lambda_.numpy())
+    assert last["grl/grad_cosine"] == pytest.approx(-1.0, abs=1e-9)
+    assert last["grl/domain_loss"] == history.history["domain_loss"][-1]
+    assert math.isnan(last["grl/domain_to_task"])  # not measured in Keras
+    assert last["grl/grad_in_norm"] > 0
+
+
+def test_gradient_ratio_is_lambda():
+    _, monitor, _ = fit(dann(0.25), thresholds=core.Thresholds())
+    assert monitor.last["grl/grad_ratio"] == pytest.approx(0.25, rel=1e-6)
+
+
+def test_forgotten_scheduler_warns_never_advanced():
+    _, _, raised = fit(dann(schedules.dann(total_steps=BATCHES * EPOCHS)), scheduler=False)
+    assert raised == ["never_advanced"]  # not also λ = 0 and ended early: one cause
+
+
+def test_detached_grl_warns_no_gradient():
+    _, _, raised = fit(dann(0.5, "detached"))
+    assert raised == ["no_gradient"]
+
+
+def test_lambda_zero_for_an_epoch():
+    _, _, raised = fit(dann(0.0))
+    assert raised == ["lambda_zero_epoch"]
+
+
+def test_schedule_too_short():
+    _, _, raised = fit(dann(schedules.dann(total_steps=BATCHES)))
+    assert raised == ["past_total_steps"]
+
+
+def test_schedule_ten_times_too_long():
+    _, _, raised = fit(dann(schedules.dann(total_steps=10 * BATCHES * EPOCHS)))
+    assert raised == ["ended_early"]
+
+
+class NotReversing(grl_tf.GradientReversal):
+    """A 'GRL' that passes gradients unchanged (what a cancelled reversal looks like)."""
+
+    def call(self, inputs):
+        return inputs
+
+
+def test_layer_that_does_not_reverse_warns_reversal_cancelled():
+    keras.utils.set_random_seed(0)
+    x = keras.Input((4,))
+    features = keras.layers.Dense(8, activation="tanh")(x)
+    layer = NotReversing(0.5)
+    domain = keras.layers.Reshape((), name="domain")(keras.layers.Dense(1)(layer(features)))
+    model = keras.Model(
+        x, {"label": keras.layers.Dense(2, name="label")(features), "domain": domain}
+    )
+    _, _, raised = fit(model, layer=layer)
+    assert raised == ["reversal_cancelled"]
+
+
+def test_domain_head_frozen_at_zero_is_stuck_at_ln2():
+    model = dann(0.5)
+    head = model.get_layer("domain").input._keras_history.operation
+    head.kernel.assign(np.zeros_like(head.kernel.numpy()))
+    head.trainable = False  # its parameters are not trained: the head learns nothing
+    _, monitor, raised = fit(model)
+    assert raised == ["domain_stuck"]
+    assert monitor.last["grl/domain_loss"] == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_domain_head_that_wins_warns_collapsed():
+    model = dann(0.5)
+    x, labels = fit_data()
+    head = model.get_layer("domain").input._keras_history.operation
+    head.kernel.assign(head.kernel.numpy() * 1000)
+    predicted = (keras.ops.convert_to_numpy(model(x)["domain"]) > 0).astype("float32")
+    _, _, raised = fit(model, y={**labels, "domain": predicted}, lr=0.0)
+    assert raised == ["domain_collapsed"]
+
+
+def test_missing_log_key_is_a_clear_error():
+    model = compile_for_fit(dann(0.5))
+    x, y = fit_data()
+    with pytest.raises(KeyError, match="GRLMonitor: the logs have no key 'nope'"):
+        model.fit(
+            x, y, batch_size=16, epochs=1, verbose=0, callbacks=[GRLMonitor(domain_loss="nope")]
+        )
+
+
+def test_monitor_removes_its_taps_after_fit():
+    model = dann(0.5)
+    fit(model)
+    assert "call" not in model.get_layer("grl").__dict__
+
+
+def test_total_steps_from_params():
+    assert total_steps_from_params({"epochs": 3, "steps": 7}) == 21
+    with pytest.raises(ValueError, match=r"epochs × steps_per_epoch \(3 × None\)"):
+        total_steps_from_params({"epochs": 3, "steps": None})
+
+
+# -- check_placement ---------------------------------------------------------------------
+
+
+def kinds(report):
+    return [kind for kind, _ in report.problems]
+
+
+def test_correct_setup_passes():
+    report = check_placement(dann(0.5), losses, batch())
+    assert report.ok, str(report)
+    assert report.feature_factor == pytest.approx(-0.5, rel=1e-6)
+    assert report.honest_weight == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("wiring", "kind"),
+    [
+        ("detached", "domain_not_through_grl"),
+        ("label_path", "label_through_grl"),
+        ("bypass", "domain_bypasses_grl"),
+        ("double_grl", "reversal_cancelled"),
+    ],
+)
+def test_each_wrong_wiring_gets_its_verdict(wiring, kind):
+    assert kind in kinds(check_placement(dann(0.5, wiring), losses, batch()))
+
+
+def test_lambda_applied_twice():
+    report = check_placement(dann(2.0), lambda m, b: losses(m, b, 2.0), batch())
+    assert kinds(report) == ["lambda_applied_twice"]
+
+
+def test_jmlr_minus_sign_cancels_the_reversal():
+    report = check_placement(dann(0.5), lambda m, b: losses(m, b, -1.0), batch())
+    assert kinds(report) == ["reversal_cancelled"]
+
+
+def test_probe_has_no_training_side_effects():
+    model = dann(schedules.dann(total_steps=100), norm=True)
+    model.get_layer("grl").advance(3)
+    before = [v.numpy().copy() for v in model.variables]
+    report = check_placement(model, losses, batch())
+    assert report.ok, str(report)
+    for variable, value in zip(model.variables, before, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
+    assert "call" not in model.get_layer("grl").__dict__
+
+
+def test_lambda_zero_is_probed_with_one_and_restored():
+    model = dann(schedules.dann(total_steps=100))
+    report = check_placement(model, losses, batch())
+    assert report.ok, str(report)
+    assert report.lambdas == (1.0,)  # λ = schedule(0) = 0 reveals no sign
+    assert float(model.get_layer("grl").lambda_.numpy()) == 0.0
