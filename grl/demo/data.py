@@ -1,12 +1,12 @@
-"""Demo data sets, generated with NumPy from data that ships with scikit-learn (no download).
+"""Demo data sets, made with NumPy from data that ships in packages (no download).
 
-Two source → target problems:
+Source → target problems (Ganin et al., JMLR 2016):
 
 * ``moons``: two inter-twinning moons (labelled source) and the same distribution rotated by
-  35° (unlabelled target), as in Ganin et al., JMLR 2016, §5.1.
-* ``digits``: scikit-learn's 8×8 digits (source) and "digits-M" (target): the same kind of
-  digits blended with colour patches cut from scikit-learn's sample photographs, in the
-  MNIST-M manner (``|patch − digit|`` per colour channel).
+  35° (unlabelled target), §5.1.
+* ``mnist_m``: MNIST → MNIST-M, the MNIST digits blended with colour photo patches (§5.2).
+* ``mnist_digits`` / ``digits_mnist``: MNIST ↔ UCI digits, two collections of handwriting
+  (the analogue of the papers' MNIST ↔ USPS).
 
 Every array is float32 (images NHWC) or int64 (labels), and everything is a pure function of
 the seed, so that all backends train on the very same numbers.
@@ -14,13 +14,16 @@ the seed, so that all backends train on the very same numbers.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from grl.demo import mnist
+
+EXPERIMENTS = ("moons", "mnist_m", "mnist_digits", "digits_mnist")
 MOONS_ROTATION_DEG = 35.0
-DIGITS_SIZE = 16  # 8×8 digits are upsampled: at 8×8 a blended digit is barely legible
+Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # train x, y, test x, y
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def make_moons_data(
 
 def resize_bilinear(images: np.ndarray, size: int) -> np.ndarray:
     """Resize square images (N, H, W[, C]) to (N, size, size[, C]), corners aligned."""
+    images = np.asarray(images, np.float32)
     n = images.shape[1]
     pos = np.linspace(0.0, n - 1.0, size)
     lo = np.minimum(np.floor(pos).astype(int), n - 2)
@@ -97,38 +101,8 @@ def resize_bilinear(images: np.ndarray, size: int) -> np.ndarray:
     return np.moveaxis(np.tensordot(m, rows, axes=(1, 2)), 0, 2).astype(np.float32)
 
 
-@functools.cache
-def _photographs() -> list[np.ndarray]:
-    from sklearn.datasets import load_sample_images
-
-    return [im.astype(np.float32) / 255.0 for im in load_sample_images().images]
-
-
-def random_patches(
-    n: int, size: int, crop: int, rng: np.random.Generator, photos: list[np.ndarray] | None = None
-) -> np.ndarray:
-    """``n`` colour patches of ``crop``×``crop`` photo pixels, resized to ``size``×``size``.
-
-    ``crop`` sets the patch scale: a small crop is an almost flat colour, a large one carries
-    the photograph's texture (edges, leaves, roof tiles) into the target images.
-    """
-    photos = _photographs() if photos is None else photos
-    out = np.empty((n, crop, crop, 3), np.float32)
-    which = rng.integers(len(photos), size=n)
-    for i, k in enumerate(which):
-        h, w, _ = photos[k].shape
-        r, c = rng.integers(h - crop + 1), rng.integers(w - crop + 1)
-        out[i] = photos[k][r : r + crop, c : c + crop]
-    return resize_bilinear(out, size) if crop != size else out
-
-
-def blend(digits: np.ndarray, patches: np.ndarray) -> np.ndarray:
-    """MNIST-M blending: ``|patch − digit|`` per colour channel (digits in [0, 1], NHW)."""
-    return np.abs(patches - digits[..., None]).astype(np.float32)
-
-
 def grey_to_rgb(digits: np.ndarray) -> np.ndarray:
-    """Source digits as three equal colour channels, as MNIST is fed to the MNIST-M network."""
+    """Grey digits as three equal colour channels, as MNIST is fed to the MNIST-M network."""
     return np.repeat(digits[..., None], 3, axis=-1).astype(np.float32)
 
 
@@ -136,58 +110,102 @@ def standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     """Per-domain normalisation: each domain's images use that domain's own training-set
     per-channel mean and standard deviation (no labels needed, so legal for the target)."""
     axes = tuple(range(train.ndim - 1))
-    mean = train.mean(axis=axes, keepdims=True)
-    std = train.std(axis=axes, keepdims=True) + 1e-6
+    mean = train.mean(axis=axes, keepdims=True, dtype=np.float64)  # float32 sums drift
+    std = train.std(axis=axes, keepdims=True, dtype=np.float64) + 1e-6
     return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
 
 
-def make_digits_data(
-    seed: int, size: int = DIGITS_SIZE, crop: int = 64, patch_intensity: float = 0.5
+def _domains(name: str, source: Split, target: Split, n_classes: int = 10) -> DomainData:
+    """Standardise each domain on its own training images and pack the splits."""
+    (sx, sy, sxt, syt), (tx, ty, txt, tyt) = source, target
+    sx, sxt = standardize(sx, sxt)
+    tx, txt = standardize(tx, txt)
+    return DomainData(name, sx, sy, sxt, syt, tx, ty, txt, tyt, n_classes)
+
+
+def mnist_m_split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Disjoint indices of the source (half), target-train (3/10) and target-test (1/5)
+    digits: 2,500 / 1,500 / 1,000 of the packaged 5,000."""
+    order = rng.permutation(n)
+    return order[: n // 2], order[n // 2 : n * 4 // 5], order[n * 4 // 5 :]
+
+
+def make_mnist_m_data(
+    seed: int, mnist_dir: Path | None = None, bsds_dir: Path | None = None
 ) -> DomainData:
-    """Digits (source) → digits-M (target) with disjoint splits of the 1,797 images.
+    """MNIST (source) → MNIST-M (target).
 
-    The digit images are shuffled and cut into four disjoint parts: source train (700),
-    source test (300), target test (300) and target train (497, labels hidden except for
-    the train-on-target ceiling). Target images are blended with fresh photo patches of
-    ``crop``×``crop`` photo pixels (textured at the default 64), scaled by
-    ``patch_intensity``. At 1.0 (exact MNIST-M) a third of the patches are brighter than
-    mid-grey and turn the digit into a dark stroke on a bright ground, which no method
-    here learns from unlabelled data (docs/results.md); 0.5 keeps every stroke brighter
-    than its ground, as in the source, and leaves colour, texture and contrast as the shift.
+    From the packaged 5,000 digits: disjoint digit images for source train (2,500), target
+    train (1,500, blended, labels hidden) and target test (1,000, blended); the source test
+    set is the target-test digits unblended. With ``mnist_dir`` (full MNIST IDX files) the
+    split is the paper's: MNIST train → MNIST-M train, MNIST test → MNIST-M test.
+    ``bsds_dir`` replaces the packaged photographs with a folder (e.g. BSDS500).
     """
-    from sklearn.datasets import load_digits
-
-    rng = np.random.default_rng([seed, 2])
-    d = load_digits()
-    images = resize_bilinear(d.images.astype(np.float32) / 16.0, size)
-    labels = d.target.astype(np.int64)
-    order = rng.permutation(len(labels))
-    s_tr, s_te, t_te = order[:700], order[700:1000], order[1000:1300]
-    t_tr = order[1300:]
-    patches = patch_intensity * random_patches(len(t_tr) + len(t_te), size, crop, rng)
-    target_train = blend(images[t_tr], patches[: len(t_tr)])
-    target_test = blend(images[t_te], patches[len(t_tr) :])
-    source_train, source_test = grey_to_rgb(images[s_tr]), grey_to_rgb(images[s_te])
-    source_train, source_test = standardize(source_train, source_test)
-    target_train, target_test = standardize(target_train, target_test)
-    return DomainData(
-        "digits",
-        source_train,
-        labels[s_tr],
-        source_test,
-        labels[s_te],
-        target_train,
-        labels[t_tr],
-        target_test,
-        labels[t_te],
-        10,
+    rng = np.random.default_rng([seed, 5])
+    photos = mnist.packaged_photos() if bsds_dir is None else mnist.folder_photos(bsds_dir)
+    if mnist_dir is None:
+        x, y = mnist.packaged_mnist()
+        src, tgt, test = mnist_m_split(len(y), rng)
+        train_digits, test_digits = (x[src], y[src]), (x[test], y[test])
+        target_digits = (x[tgt], y[tgt])
+    else:
+        full = mnist.full_mnist(mnist_dir)
+        train_digits = target_digits = full["train"]
+        test_digits = full["test"]
+    source = (
+        grey_to_rgb(train_digits[0]),
+        train_digits[1],
+        grey_to_rgb(test_digits[0]),
+        test_digits[1],
     )
+    target = (
+        mnist.make_mnist_m(target_digits[0], photos, rng),
+        target_digits[1],
+        mnist.make_mnist_m(test_digits[0], photos, rng),
+        test_digits[1],
+    )
+    return _domains("mnist_m", source, target)
 
 
-def make_data(experiment: str, seed: int) -> DomainData:
-    """The data set of ``experiment`` ("moons" or "digits") for ``seed``."""
+def _train_test(x: np.ndarray, y: np.ndarray, n_test: int, rng: np.random.Generator) -> Split:
+    order = rng.permutation(len(y))
+    tr, te = order[n_test:], order[:n_test]
+    return x[tr, ..., None], y[tr], x[te, ..., None], y[te]
+
+
+def make_mnist_digits_data(
+    seed: int, reverse: bool = False, mnist_dir: Path | None = None
+) -> DomainData:
+    """MNIST → UCI digits (``reverse``: digits → MNIST), both on MNIST's 28×28 frame, grey.
+
+    MNIST: the packaged 5,000 split 4,000 train / 1,000 test (or the full IDX train / test
+    sets); digits: 1,297 train / 500 test. The target's training labels stay hidden.
+    """
+    rng = np.random.default_rng([seed, 6])
+    if mnist_dir is None:
+        mnist_split = _train_test(*mnist.packaged_mnist(), 1000, rng)
+    else:
+        full = mnist.full_mnist(mnist_dir)
+        (x, y), (xt, yt) = full["train"], full["test"]
+        mnist_split = (x[..., None], y, xt[..., None], yt)
+    digits_split = _train_test(*mnist.digits_as_mnist(), 500, rng)
+    if reverse:
+        return _domains("digits_mnist", digits_split, mnist_split)
+    return _domains("mnist_digits", mnist_split, digits_split)
+
+
+def make_data(
+    experiment: str, seed: int, mnist_dir: Path | None = None, bsds_dir: Path | None = None
+) -> DomainData:
+    """The data set of ``experiment`` (one of :data:`EXPERIMENTS`) for ``seed``.
+
+    ``mnist_dir`` (full MNIST IDX files) and ``bsds_dir`` (a folder of photographs) replace
+    the packaged 5,000 digits and photographs, for the paper's full scale.
+    """
     if experiment == "moons":
         return make_moons_data(seed)
-    if experiment == "digits":
-        return make_digits_data(seed)
-    raise ValueError(f"unknown experiment {experiment!r}")
+    if experiment == "mnist_m":
+        return make_mnist_m_data(seed, mnist_dir, bsds_dir)
+    if experiment in ("mnist_digits", "digits_mnist"):
+        return make_mnist_digits_data(seed, experiment == "digits_mnist", mnist_dir)
+    raise ValueError(f"unknown experiment {experiment!r}; expected one of {EXPERIMENTS}")

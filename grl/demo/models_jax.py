@@ -6,13 +6,11 @@ step never recompiles.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.demo.spec import Config, Layer, Net, Plan, is_kernel
+from grl.demo.spec import Config, Layer, Net, Plan, conv_geometry, is_kernel
 from grl.jax import gradient_reversal
 
 Params = dict[str, jax.Array]
@@ -29,7 +27,7 @@ def _apply(layers: tuple[Layer, ...], p: Params, x: jax.Array) -> jax.Array:
                     x,
                     p[f"{layer[1]}.w"],
                     (1, 1),
-                    "SAME",
+                    conv_geometry(layer)[1].upper(),
                     dimension_numbers=("NHWC", "HWIO", "NHWC"),
                 )
                 + p[f"{layer[1]}.b"]
@@ -75,12 +73,7 @@ def _loss(
     return label_loss + domain_loss, jnp.stack([label_loss, domain_loss])
 
 
-@partial(
-    jax.jit,
-    static_argnames=("net", "adversarial", "momentum", "weight_decay"),
-    donate_argnums=(0, 1),
-)
-def _step(
+def _step_body(
     p: Params,
     bufs: Params,
     data: tuple[jax.Array, jax.Array, jax.Array],
@@ -104,6 +97,13 @@ def _step(
     return p, bufs, losses
 
 
+_step = jax.jit(
+    _step_body,
+    static_argnames=("net", "adversarial", "momentum", "weight_decay"),
+    donate_argnums=(0, 1),
+)
+
+
 class Trainer:
     """Runs one method's training plan step by step; same maths as the torch and TF trainers."""
 
@@ -115,7 +115,10 @@ class Trainer:
         labelled: tuple[np.ndarray, np.ndarray],
         target: np.ndarray,
         adversarial: bool,
+        compiled: bool = True,
     ) -> None:
+        # compiled=False runs the same step op by op (for timing; see docs/results.md).
+        self._step = _step if compiled else _step_body
         self.net, self.plan = config.net, plan
         self.momentum, self.adversarial = config.momentum, adversarial
         self.weight_decay = config.weight_decay
@@ -127,7 +130,7 @@ class Trainer:
     def step(self, i: int) -> None:
         """One SGD step of the plan."""
         plan = self.plan
-        self.params, self.bufs, losses = _step(
+        self.params, self.bufs, losses = self._step(
             self.params,
             self.bufs,
             self.data,
@@ -150,3 +153,7 @@ class Trainer:
         """Class logits for NumPy inputs."""
         f = _apply(self.net.features, self.params, jnp.asarray(x, jnp.float32))
         return np.asarray(_apply(self.net.label_head, self.params, f))
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The shared features G_f(x) (the GRL's input) for NumPy inputs."""
+        return np.asarray(_apply(self.net.features, self.params, jnp.asarray(x, jnp.float32)))

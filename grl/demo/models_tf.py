@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from grl.demo.spec import Config, Layer, Plan, is_kernel
+from grl.demo.spec import Config, Layer, Plan, conv_geometry, is_kernel
 from grl.tf import gradient_reversal
 
 
@@ -19,7 +19,8 @@ def _apply(layers: tuple[Layer, ...], v: dict[str, tf.Variable], x: tf.Tensor) -
         if kind == "dense":
             x = tf.matmul(x, v[f"{layer[1]}.w"]) + v[f"{layer[1]}.b"]
         elif kind == "conv":
-            x = tf.nn.conv2d(x, v[f"{layer[1]}.w"], 1, "SAME") + v[f"{layer[1]}.b"]
+            padding = conv_geometry(layer)[1].upper()
+            x = tf.nn.conv2d(x, v[f"{layer[1]}.w"], 1, padding) + v[f"{layer[1]}.b"]
         elif kind == "relu":
             x = tf.nn.relu(x)
         elif kind == "tanh":
@@ -42,6 +43,7 @@ class Trainer:
         labelled: tuple[np.ndarray, np.ndarray],
         target: np.ndarray,
         adversarial: bool,
+        compiled: bool = False,
     ) -> None:
         self.net, self.plan, self.momentum = config.net, plan, config.momentum
         self.weight_decay = config.weight_decay
@@ -61,6 +63,8 @@ class Trainer:
         self._step = tf.function(
             self._adversarial_step if adversarial else self._plain_step,
             input_signature=signature,
+            # XLA on top of tf.function; off by default: docs/results.md has the timings.
+            jit_compile=compiled,
         )
 
     def _update(self, tape: tf.GradientTape, loss: tf.Tensor, lr: tf.Tensor) -> None:
@@ -120,3 +124,7 @@ class Trainer:
         """Class logits for NumPy inputs."""
         f = _apply(self.net.features, self.vars, tf.constant(x, tf.float32))
         return _apply(self.net.label_head, self.vars, f).numpy()
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The shared features G_f(x) (the GRL's input) for NumPy inputs."""
+        return _apply(self.net.features, self.vars, tf.constant(x, tf.float32)).numpy()

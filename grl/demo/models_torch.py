@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from grl.demo.spec import Config, Layer, Net, Plan
+from grl.demo.spec import Config, Layer, Net, Plan, conv_geometry
 from grl.torch import GradientReversal
 
 
@@ -26,7 +26,8 @@ def _build(layers: tuple[Layer, ...], params: dict[str, np.ndarray]) -> nn.Seque
             m = nn.Linear(layer[2], layer[3])
             m.weight.data = torch.tensor(params[f"{layer[1]}.w"].T.copy())
         elif kind == "conv":
-            m = nn.Conv2d(layer[2], layer[3], 3, padding=1)
+            kernel, padding = conv_geometry(layer)
+            m = nn.Conv2d(layer[2], layer[3], kernel, padding=padding)
             m.weight.data = torch.tensor(params[f"{layer[1]}.w"].transpose(3, 2, 0, 1).copy())
         else:
             m = {
@@ -75,8 +76,12 @@ class Trainer:
         labelled: tuple[np.ndarray, np.ndarray],
         target: np.ndarray,
         adversarial: bool,
+        compiled: bool = False,
     ) -> None:
         self.model = DANNModel(config.net, params)
+        # torch.compile of the loss (forward and, through AOTAutograd, backward); the
+        # optimiser step stays eager. Off by default: docs/results.md has the timings.
+        self._losses = torch.compile(self._eager_losses) if compiled else self._eager_losses
         self.plan = plan
         self.adversarial = adversarial
         self.x, self.y = _images_first(labelled[0]), torch.from_numpy(labelled[1])
@@ -95,19 +100,22 @@ class Trainer:
         )
         self.losses: list[torch.Tensor] = []
 
+    def _eager_losses(
+        self, xl: torch.Tensor, yl: torch.Tensor, xt: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.adversarial:
+            return F.cross_entropy(self.model(xl)[1], yl), torch.zeros(())
+        f, _ = self.model(torch.cat([xl, xt]))
+        label_loss = F.cross_entropy(self.model.label_head(f[: len(yl)]), yl)
+        domain_loss = F.binary_cross_entropy_with_logits(self.model.domain_logits(f), self.domain_y)
+        return label_loss, domain_loss
+
     def step(self, i: int) -> None:
         """One SGD step of the plan."""
         xl, yl = self.x[self.l_idx[i]], self.y[self.l_idx[i]]
         if self.adversarial:
             self.model.grl.set_lambda(float(self.plan.lambda_[i]))
-            f, _ = self.model(torch.cat([xl, self.xt[self.t_idx[i]]]))
-            label_loss = F.cross_entropy(self.model.label_head(f[: len(yl)]), yl)
-            domain_loss = F.binary_cross_entropy_with_logits(
-                self.model.domain_logits(f), self.domain_y
-            )
-        else:
-            label_loss = F.cross_entropy(self.model(xl)[1], yl)
-            domain_loss = torch.zeros(())
+        label_loss, domain_loss = self._losses(xl, yl, self.xt[self.t_idx[i]])
         for group in self.opt.param_groups:
             group["lr"] = float(self.plan.lr[i])
         self.opt.zero_grad(set_to_none=True)
@@ -124,3 +132,9 @@ class Trainer:
         """Class logits for NumPy inputs."""
         self.model.eval()
         return self.model(_images_first(x.astype(np.float32)))[1].numpy()
+
+    @torch.no_grad()
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The shared features G_f(x) (the GRL's input) for NumPy inputs."""
+        self.model.eval()
+        return self.model(_images_first(x.astype(np.float32)))[0].numpy()

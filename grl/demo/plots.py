@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from grl.demo.data import DomainData
+from grl.demo.report import TITLES
+from grl.demo.spec import Plan
 from grl.demo.train import Record
 
 Predict = Callable[[np.ndarray], np.ndarray]
+Features = Callable[[np.ndarray], np.ndarray]
 _LABELS = {"source_only": "source only", "dann": "DANN", "target_only": "train on target"}
 
 
@@ -49,7 +53,7 @@ def moons_boundaries(data: DomainData, models: dict[str, Predict], title: str, p
     axes[0][0].legend(loc="lower left", fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
     return path
 
@@ -60,55 +64,161 @@ def _show(img: np.ndarray) -> np.ndarray:
     return (img - lo) / (hi - lo + 1e-8)
 
 
-def digits_samples(data: DomainData, path: Path, n: int = 10) -> Path:
+def samples(data: DomainData, title: str, path: Path, n: int = 10) -> Path:
     """The first ``n`` test images of each domain, one row per domain."""
     plt = _pyplot()
-    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.2))
-    rows = [
-        ("source: digits", data.source_test_x, data.source_test_y),
-        ("target: digits-M", data.target_test_x, data.target_test_y),
-    ]
-    for r, (name, x, y) in enumerate(rows):
+    fig, axes = plt.subplots(2, n, figsize=(n * 0.8, 2.0))
+    for r, (name, x, y) in enumerate(
+        [
+            ("source", data.source_test_x, data.source_test_y),
+            ("target", data.target_test_x, data.target_test_y),
+        ]
+    ):
         for c in range(n):
-            axes[r][c].imshow(_show(x[c]), interpolation="nearest")
+            img = _show(x[c])
+            axes[r][c].imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray")
             axes[r][c].set_xticks([])
             axes[r][c].set_yticks([])
             axes[r][c].set_title(str(y[c]), fontsize=8)
-        axes[r][0].set_ylabel(name.split(":")[0], fontsize=8)
-    fig.suptitle("digits (source) and digits-M (target)", fontsize=9)
+        axes[r][0].set_ylabel(name, fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
     return path
 
 
-def accuracy_bars(records: Sequence[Record], experiment: str, path: Path) -> Path:
-    """Mean target accuracy (± std over seeds) per backend and method."""
+def tsne(
+    data: DomainData, models: dict[str, Features], title: str, path: Path, n: int = 500
+) -> Path:
+    """t-SNE of the shared features of ``n`` source and ``n`` target test images per model
+    (JMLR 2016, Fig. 5): adaptation shows as the two domains' points mixing."""
+    from sklearn.manifold import TSNE
+
     plt = _pyplot()
-    recs = [r for r in records if r.experiment == experiment]
-    backends = list(dict.fromkeys(r.backend for r in recs))
-    methods = list(dict.fromkeys(r.method for r in recs))
-    width = 0.8 / max(1, len(methods))
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(backends), 3.2))
+    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.6), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, (method, features) in zip(axes[0], models.items(), strict=True):
+        f = np.concatenate([features(data.source_test_x[:n]), features(data.target_test_x[:n])])
+        xy = TSNE(init="pca", random_state=0, perplexity=30.0).fit_transform(f)
+        labels = np.concatenate([data.source_test_y[:n], data.target_test_y[:n]])
+        for domain, (marker, lo, hi) in enumerate([("o", 0, n), ("x", n, 2 * n)]):
+            ax.scatter(
+                *xy[lo:hi].T,
+                s=6,
+                marker=marker,
+                c=colours(labels[lo:hi] % 10),
+                alpha=0.6,
+                linewidths=0.7,
+                label=("source (o)", "target (x)")[domain],
+            )
+        ax.set_title(_LABELS[method], fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7, loc="lower left", markerscale=2)
+    fig.suptitle(title + " — colour: digit class", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+    return path
+
+
+def training(domain_loss: np.ndarray, plan: Plan, title: str, path: Path) -> Path:
+    """DANN's domain-classifier loss against ln 2 (a domain classifier that cannot tell the
+    domains apart), and the λ and learning-rate schedules over training."""
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8, 2.8))
+    window = max(1, len(domain_loss) // 60)
+    smooth = np.convolve(domain_loss, np.ones(window) / window, mode="valid")
+    ax.plot(np.arange(len(smooth)) + window // 2, smooth, lw=1, label="domain loss (DANN)")
+    ax.axhline(np.log(2), color="k", ls="--", lw=1, label="ln 2 (chance)")
+    ax.set_xlabel("step")
+    ax.set_title("domain-classifier loss", fontsize=9)
+    ax.legend(fontsize=7)
+    steps = np.arange(len(plan.lr))
+    ax2.plot(steps, plan.lambda_, color="C1", label="λ (GRL)")
+    ax2.set_ylabel("λ")
+    ax2.set_xlabel("step")
+    lr_axis = ax2.twinx()
+    lr_axis.plot(steps, plan.lr, color="C2", label="learning rate")
+    lr_axis.set_ylabel("learning rate")
+    ax2.legend(
+        ax2.get_lines() + lr_axis.get_lines(),
+        ["λ (GRL)", "learning rate"],
+        fontsize=7,
+        loc="center right",
+    )
+    ax2.set_title("schedules", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+    return path
+
+
+def accuracy_bars(records: Sequence[Record], path: Path) -> Path:
+    """Mean target accuracy (± std over seeds and backends) per experiment and method."""
+    plt = _pyplot()
+    experiments = list(dict.fromkeys(r.experiment for r in records))
+    methods = [m for m in _LABELS if any(r.method == m for r in records)]
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.7 * len(experiments), 3.0))
     for k, method in enumerate(methods):
         accs = [
-            [r.target_accuracy for r in recs if r.backend == b and r.method == method]
-            for b in backends
+            [r.target_accuracy for r in records if r.experiment == e and r.method == method]
+            for e in experiments
         ]
         ax.bar(
-            np.arange(len(backends)) + (k - (len(methods) - 1) / 2) * width,
-            [np.mean(a) for a in accs],
+            np.arange(len(experiments)) + (k - (len(methods) - 1) / 2) * width,
+            [np.mean(a) if a else 0.0 for a in accs],
             width,
-            yerr=[np.std(a) for a in accs],
+            yerr=[np.std(a) if a else 0.0 for a in accs],
             capsize=3,
             label=_LABELS[method],
         )
-    ax.set_xticks(np.arange(len(backends)), backends)
+    ax.set_xticks(np.arange(len(experiments)), [TITLES.get(e, e) for e in experiments], fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("target test accuracy")
-    ax.set_title(f"{experiment}: target accuracy (mean ± std over seeds)", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
     return path
+
+
+def for_experiment(
+    experiment: str,
+    data: DomainData,
+    trainers: dict[str, Any],
+    plan: Plan,
+    title: str,
+    plot_dir: Path,
+) -> list[Path]:
+    """The figures of one experiment from its first backend's and seed's trainers."""
+    if experiment == "moons":
+        models = {m: t.predict for m, t in trainers.items()}
+        return [moons_boundaries(data, models, f"moons, {title}", plot_dir / "moons.png")]
+    name = TITLES.get(experiment, experiment)
+    paths = [
+        samples(
+            data, f"{name}: source (top), target (bottom)", plot_dir / f"{experiment}_samples.png"
+        )
+    ]
+    if experiment == "mnist_m":
+        adapted = {m: trainers[m].features for m in ("source_only", "dann")}
+        paths.append(
+            tsne(
+                data,
+                adapted,
+                f"{name}, shared features, {title}",
+                plot_dir / f"{experiment}_tsne.png",
+            )
+        )
+    if "dann" in trainers:
+        losses = trainers["dann"].loss_history()[:, 1]
+        paths.append(
+            training(
+                losses, plan, f"{name}, DANN, {title}", plot_dir / f"{experiment}_training.png"
+            )
+        )
+    return paths

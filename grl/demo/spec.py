@@ -20,8 +20,14 @@ from grl.core import schedules
 METHODS = ("source_only", "dann", "target_only")
 
 # A layer is a tuple: ("dense", name, n_in, n_out), ("conv", name, c_in, c_out) (3×3, "same"
-# padding, stride 1), ("maxpool",) (2×2, stride 2), ("relu",), ("tanh",), ("flatten",).
+# padding, stride 1) or ("conv", name, c_in, c_out, kernel, padding) with padding "same" or
+# "valid", ("maxpool",) (2×2, stride 2), ("relu",), ("tanh",), ("flatten",).
 Layer = tuple
+
+
+def conv_geometry(layer: Layer) -> tuple[int, str]:
+    """(kernel size, padding) of a "conv" layer: (3, "same") unless the layer names them."""
+    return (layer[4], layer[5]) if len(layer) > 4 else (3, "same")
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,33 @@ def digits_net(
     )
 
 
+def paper_net(channels: int = 3) -> Net:
+    """The MNIST architecture of Ganin et al. (JMLR 2016, Fig. 4), for 28×28 inputs.
+
+    G_f: conv 5×5×32 → ReLU → max-pool 2 → conv 5×5×48 → ReLU → max-pool 2 (768 features);
+    G_y: fc 100 → ReLU → fc 100 → ReLU → fc 10; G_d: fc 100 → ReLU → fc 1.
+    """
+    return Net(
+        features=(
+            ("conv", "c1", channels, 32, 5, "valid"),
+            ("relu",),
+            ("maxpool",),
+            ("conv", "c2", 32, 48, 5, "valid"),
+            ("relu",),
+            ("maxpool",),
+            ("flatten",),
+        ),
+        label_head=(
+            ("dense", "y1", 768, 100),
+            ("relu",),
+            ("dense", "y2", 100, 100),
+            ("relu",),
+            ("dense", "y3", 100, 10),
+        ),
+        domain_head=(("dense", "d1", 768, 100), ("relu",), ("dense", "d2", 100, 1)),
+    )
+
+
 def is_kernel(key: str) -> bool:
     """Whether ``key`` of :func:`init_params` names a kernel (``"<layer>.w"``), not a bias."""
     return key.endswith(".w")
@@ -113,9 +146,10 @@ def init_params(net: Net, seed: int) -> dict[str, np.ndarray]:
     for layer in net.features + net.label_head + net.domain_head:
         if layer[0] not in ("dense", "conv"):
             continue
-        kind, name, n_in, n_out = layer
-        shape = (n_in, n_out) if kind == "dense" else (3, 3, n_in, n_out)
-        fan_in = n_in if kind == "dense" else 9 * n_in
+        kind, name, n_in, n_out = layer[:4]
+        k = conv_geometry(layer)[0] if kind == "conv" else 1
+        shape = (n_in, n_out) if kind == "dense" else (k, k, n_in, n_out)
+        fan_in = k * k * n_in
         bound = np.sqrt(6.0 / fan_in)
         params[f"{name}.w"] = rng.uniform(-bound, bound, shape).astype(np.float32)
         params[f"{name}.b"] = np.zeros(n_out, np.float32)
@@ -164,11 +198,17 @@ def config_for(experiment: str, steps: int | None = None) -> Config:
             lambda_gamma=5.0,
             weight_decay=1e-2,
         )
-    elif experiment == "digits":
-        config = Config(digits_net(16), steps=1000, batch=32, lr=0.01, lambda_hi=1.0)
+    elif experiment in ("mnist_m", "mnist_digits", "digits_mnist"):
+        # The paper's recipe (JMLR 2016 §5.2): its MNIST network, SGD with momentum 0.9,
+        # μ_p = 0.01/(1 + 10p)^0.75, λ_p = 2/(1 + exp(−10p)) − 1, 64 source + 64 target.
+        channels = 3 if experiment == "mnist_m" else 1
+        config = Config(paper_net(channels), steps=PAPER_STEPS, batch=64, lr=0.01, lambda_hi=1.0)
     else:
         raise ValueError(f"unknown experiment {experiment!r}")
     return config if steps is None else replace(config, steps=steps)
+
+
+PAPER_STEPS = 3000
 
 
 def methods_for(experiment: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ class Trainer(Protocol):
     def step(self, i: int) -> None: ...
     def loss_history(self) -> np.ndarray: ...
     def predict(self, x: np.ndarray) -> np.ndarray: ...
+    def features(self, x: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,18 @@ class Record:
         return asdict(self)
 
 
-def make_trainer(backend: str, config: Config, data: DomainData, method: str, seed: int) -> Trainer:
+def make_trainer(
+    backend: str,
+    config: Config,
+    data: DomainData,
+    method: str,
+    seed: int,
+    compiled: bool | None = None,
+) -> Trainer:
     """Build ``backend``'s trainer for ``method`` from the shared initial weights and plan.
+
+    ``compiled`` turns torch.compile / XLA (TF) on, or JAX's jit off; None keeps each
+    backend's default (the faster, measured in docs/results.md).
 
     source_only and dann learn labels from the source; target_only (the ceiling) learns them
     from the target training images; only dann sees unlabelled target images and uses the GRL.
@@ -52,7 +63,10 @@ def make_trainer(backend: str, config: Config, data: DomainData, method: str, se
     # start from the same point, as the issue asks.
     params = init_params(config.net, seed)
     plan = make_plan(config, method, len(labelled[1]), len(data.target_train_x), seed)
-    return module.Trainer(config, params, plan, labelled, data.target_train_x, method == "dann")
+    options = {} if compiled is None else {"compiled": compiled}
+    return module.Trainer(
+        config, params, plan, labelled, data.target_train_x, method == "dann", **options
+    )
 
 
 def accuracy(trainer: Trainer, x: np.ndarray, y: np.ndarray) -> float:

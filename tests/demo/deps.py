@@ -9,7 +9,7 @@ import pytest
 
 from tests.backends import required_backends
 
-DEMO_MODULES = ("sklearn", "matplotlib", "tqdm")
+DEMO_MODULES = ("sklearn", "matplotlib", "tqdm", "mlxtend", "skimage")
 
 
 def require_demo_dependencies() -> None:

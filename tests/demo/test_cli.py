@@ -9,39 +9,33 @@ from pathlib import Path
 
 import pytest
 
+from grl.demo import report
 from grl.demo.cli import build_parser, main
 from tests.backends import BACKENDS, require
 from tests.demo.deps import require_demo_dependencies
 
 require_demo_dependencies()
 
+FIGURES = (
+    "moons.png",
+    "mnist_m_samples.png",
+    "mnist_m_tsne.png",
+    "mnist_m_training.png",
+    "accuracy.png",
+)
 KEYS = {"experiment", "backend", "method", "seed", "source_accuracy", "target_accuracy", "seconds"}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_cli_runs_both_experiments(backend: str, tmp_path: Path, capsys) -> None:
+def test_cli_runs_moons_and_mnist_m(backend: str, tmp_path: Path, capsys) -> None:
     require(backend)
     out = tmp_path / "out" / "results.json"
     plots = tmp_path / "plots"
-    code = main(
-        [
-            "--backend",
-            backend,
-            "--steps",
-            "4",
-            "--seeds",
-            "0,3",
-            "--quiet",
-            "--json",
-            str(out),
-            "--plot-dir",
-            str(plots),
-        ]
-    )
-    assert code == 0
+    argv = ["--backend", backend, "--steps", "4", "--seeds", "0,3", "--quiet", "--json", str(out)]
+    assert main([*argv, "--plot-dir", str(plots)]) == 0
     records = json.loads(out.read_text())
     expected = {("moons", m, s) for m in ("source_only", "dann") for s in (0, 3)}
-    expected |= {("digits", m, s) for m in ("source_only", "dann", "target_only") for s in (0, 3)}
+    expected |= {("mnist_m", m, s) for m in ("source_only", "dann", "target_only") for s in (0, 3)}
     assert {(r["experiment"], r["method"], r["seed"]) for r in records} == expected
     assert len(records) == len(expected)
     for r in records:
@@ -49,11 +43,47 @@ def test_cli_runs_both_experiments(backend: str, tmp_path: Path, capsys) -> None
         assert r["backend"] == backend
         assert 0.0 <= r["source_accuracy"] <= 1.0 and 0.0 <= r["target_accuracy"] <= 1.0
         assert r["seconds"] > 0
-    for name in (f"moons_{backend}.png", "digits_samples.png", "digits_accuracy.png"):
+    for name in FIGURES:
         data = (plots / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 1000
-    table = capsys.readouterr().out
-    assert "target acc" in table and f"digits      {backend}" in table
+    printed = capsys.readouterr().out
+    assert printed.startswith(report.LEGEND)
+    assert f"mnist_m     {backend}" in printed and f"figures: {plots}/" in printed
+    verdict = [line for line in printed.splitlines() if line.startswith("MNIST → MNIST-M: DANN ")]
+    assert len(verdict) == 1 and f"2 seeds × 1 backend ({backend}); better in " in verdict[0]
+
+
+def test_default_run_uses_the_fastest_backend_and_writes_figures(
+    monkeypatch, tmp_path: Path, capsys
+) -> None:
+    """Without options: moons and MNIST → MNIST-M, seed 0, the first installed backend of
+    cli.BACKENDS, figures in ./grl-demo-figures."""
+    from grl.demo import cli
+
+    first = next(b for b in cli.BACKENDS if cli._usable(b) is None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_usable", lambda b: None if b == first else "not here")
+    assert main(["--steps", "2", "--quiet", "--json", "r.json"]) == 0
+    records = json.loads((tmp_path / "r.json").read_text())
+    assert {(r["experiment"], r["backend"], r["seed"]) for r in records} == {
+        ("moons", first, 0),
+        ("mnist_m", first, 0),
+    }
+    assert sorted(p.name for p in (tmp_path / "grl-demo-figures").iterdir()) == sorted(FIGURES)
+
+
+def test_mnist_and_digits_both_directions(tmp_path: Path) -> None:
+    require("jax")
+    out = tmp_path / "r.json"
+    argv = ["--backend", "jax", "--experiment", "mnist_digits,digits_mnist", "--steps", "2"]
+    assert main([*argv, "--seeds", "1", "--quiet", "--no-plots", "--json", str(out)]) == 0
+    records = json.loads(out.read_text())
+    assert [(r["experiment"], r["method"]) for r in records] == [
+        (e, m)
+        for e in ("mnist_digits", "digits_mnist")
+        for m in ("source_only", "dann", "target_only")
+    ]
+    assert not (tmp_path / "grl-demo-figures").exists()
 
 
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
@@ -73,6 +103,7 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
                 "--seeds",
                 "1",
                 "--quiet",
+                "--no-plots",
                 "--json",
                 str(path),
             ]
@@ -87,7 +118,9 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
     ("argv", "message"),
     [
         (["--backend", "mxnet"], "invalid choice"),
-        (["--experiment", "mnist"], "invalid choice"),
+        (["--experiment", "mnist"], "expected 'all' or distinct names from moons, mnist_m"),
+        (["--experiment", "moons,moons"], "got 'moons,moons'"),
+        (["--mnist-dir", "/no/such/folder"], "'/no/such/folder' is not a folder"),
         (["--seeds", "a,b"], "comma-separated"),
         (["--seeds", "0,0"], "distinct"),
         (["--seeds", "-1"], "distinct and >= 0"),
@@ -120,7 +153,8 @@ def test_missing_framework_in_all_is_skipped(monkeypatch, capsys, tmp_path: Path
     real = cli._usable
     monkeypatch.setattr(cli, "_usable", lambda b: None if b == "torch" else f"no {b} here")
     out = tmp_path / "r.json"
-    assert main(["--experiment", "moons", "--steps", "2", "--seeds", "0", "--json", str(out)]) == 0
+    argv = ["--experiment", "moons", "--steps", "2", "--seeds", "0", "--no-plots"]
+    assert main([*argv, "--backend", "all", "--json", str(out)]) == 0
     err = capsys.readouterr().err
     assert "skipping backend tf: no tf here" in err and "skipping backend jax" in err
     assert {r["backend"] for r in json.loads(out.read_text())} == {"torch"}
@@ -142,6 +176,9 @@ def test_module_entry_point_help() -> None:
         "--steps",
         "--json",
         "--plot-dir",
+        "--no-plots",
+        "--mnist-dir",
+        "--bsds-dir",
         "--quiet",
     ):
         assert option in result.stdout
@@ -152,7 +189,7 @@ def test_torch_only_run_does_not_import_other_frameworks() -> None:
     code = (
         "import sys; from grl.demo.cli import main; "
         "main(['--backend', 'torch', '--experiment', 'moons', '--steps', '2', '--seeds', '0',"
-        " '--quiet']); "
+        " '--quiet', '--no-plots']); "
         "print(sorted(m for m in ('tensorflow', 'jax') if m in sys.modules))"
     )
     result = subprocess.run(

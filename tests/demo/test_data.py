@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from grl.core import schedules
-from grl.demo import data, spec
+from grl.demo import data, mnist, spec
 from tests.demo.deps import require_demo_dependencies
 
 require_demo_dependencies()
+
+MNIST_M_SHA256_PREFIX = "0517d421f889d9af"
+MNIST_SHA256_PREFIX = "4bfcb11bc0773f99"
 
 
 def test_moons_target_is_source_rotated_by_35_degrees() -> None:
@@ -27,27 +31,76 @@ def test_moons_target_is_source_rotated_by_35_degrees() -> None:
         )
 
 
-def test_digits_splits_and_blending() -> None:
-    d = data.make_digits_data(0)
-    assert d.source_train_x.shape[1:] == (data.DIGITS_SIZE, data.DIGITS_SIZE, 3)
-    assert (
-        len(d.source_train_x) + len(d.source_test_x) + len(d.target_train_x) + len(d.target_test_x)
-        == 1797
-    )
+def test_mnist_m_uses_disjoint_digit_images() -> None:
+    rng = np.random.default_rng(0)
+    src, tgt, test = data.mnist_m_split(5000, rng)
+    assert (len(src), len(tgt), len(test)) == (2500, 1500, 1000)
+    assert len(np.unique(np.concatenate([src, tgt, test]))) == 5000
+    d = data.make_mnist_m_data(0)
+    x, y = mnist.packaged_mnist()
+    src, tgt, test = data.mnist_m_split(5000, np.random.default_rng([0, 5]))
+    assert np.array_equal(d.source_train_y, y[src]) and np.array_equal(d.target_train_y, y[tgt])
+    assert np.array_equal(d.target_test_y, y[test]) and np.array_equal(d.source_test_y, y[test])
+    # The source images are those digits, grey in three channels, standardised as a domain.
+    raw = data.grey_to_rgb(x[src])
+    np.testing.assert_allclose(data.standardize(raw)[0], d.source_train_x, atol=1e-5)
+    assert d.target_train_x.shape == (1500, 28, 28, 3) and d.target_test_x.dtype == np.float32
     # Per-domain normalisation: each domain's training set is standardised per channel.
-    for x in (d.source_train_x, d.target_train_x):
-        np.testing.assert_allclose(x.mean(axis=(0, 1, 2)), 0, atol=1e-4)
-        np.testing.assert_allclose(x.std(axis=(0, 1, 2)), 1, atol=1e-3)
-    # Source channels are equal (grey digits); target channels differ (colour patches).
-    assert np.array_equal(d.source_train_x[..., 0], d.source_train_x[..., 1])
+    for images in (d.source_train_x, d.target_train_x):
+        np.testing.assert_allclose(images.mean(axis=(0, 1, 2), dtype=np.float64), 0, atol=1e-6)
+        np.testing.assert_allclose(images.std(axis=(0, 1, 2), dtype=np.float64), 1, atol=1e-5)
     assert not np.allclose(d.target_train_x[..., 0], d.target_train_x[..., 1])
 
 
-def test_blend_is_mnist_m_absolute_difference() -> None:
-    digit = np.array([[[0.0, 1.0]]], np.float32)
-    patch = np.array([[[[0.2, 0.5, 0.9], [0.2, 0.5, 0.9]]]], np.float32)
-    expected = [[[[0.2, 0.5, 0.9], [0.8, 0.5, 0.1]]]]
-    np.testing.assert_allclose(data.blend(digit, patch), expected, rtol=1e-6)
+def test_mnist_m_construction_checksum() -> None:
+    """MNIST-M is the same bytes on every machine: a fixed function of the seed. (The PNG
+    photographs only: JPEG decoders may differ by a grey level between library versions.)"""
+    x, _ = mnist.packaged_mnist()
+    photos = mnist.packaged_photos()[:3]  # astronaut, chelsea, coffee: PNG files
+    images = mnist.make_mnist_m(x[:200], photos, np.random.default_rng(0))
+    assert images.shape == (200, 28, 28, 3) and images.dtype == np.float32
+    assert hashlib.sha256(images.tobytes()).hexdigest()[:16] == MNIST_M_SHA256_PREFIX
+    assert hashlib.sha256(x.tobytes()).hexdigest()[:16] == MNIST_SHA256_PREFIX
+
+
+def test_mnist_m_pixel_is_patch_minus_digit() -> None:
+    photo = np.arange(30 * 40 * 3, dtype=np.float32).reshape(30, 40, 3) / (30 * 40 * 3)
+    digit = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32)
+    out = mnist.make_mnist_m(digit, (photo,), np.random.default_rng(2))
+    rng = np.random.default_rng(2)
+    rng.integers(1, size=1)  # the photo choice
+    r, c = rng.integers(3), rng.integers(13)
+    np.testing.assert_array_equal(
+        out[0], np.abs(photo[r : r + 28, c : c + 28] - digit[0][..., None])
+    )
+
+
+def test_packaged_photos_are_colour_and_large_enough() -> None:
+    photos = mnist.packaged_photos()
+    assert len(photos) == 11
+    for p in photos:
+        assert p.dtype == np.float32 and p.shape[2] == 3 and min(p.shape[:2]) >= 28
+        assert p.min() >= 0.0 and p.max() <= 1.0
+
+
+def test_digits_on_the_mnist_frame() -> None:
+    x, y = mnist.digits_as_mnist()
+    assert x.shape == (1797, 28, 28) and y.shape == (1797,)
+    # A 4-pixel empty border, as MNIST's 20×20 box in 28×28; the digit inside.
+    assert not x[:, :4].any() and not x[:, 24:].any() and not x[:, :, :4].any()
+    assert x[:, 4:24, 4:24].max() == 1.0 and x.min() == 0.0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_mnist_digits_splits(reverse: bool) -> None:
+    d = data.make_mnist_digits_data(0, reverse=reverse)
+    mnist_sizes, digits_sizes = (4000, 1000), (1297, 500)
+    source, target = (digits_sizes, mnist_sizes) if reverse else (mnist_sizes, digits_sizes)
+    assert (len(d.source_train_y), len(d.source_test_y)) == source
+    assert (len(d.target_train_y), len(d.target_test_y)) == target
+    assert d.source_train_x.shape[1:] == (28, 28, 1) and d.name == (
+        "digits_mnist" if reverse else "mnist_digits"
+    )
 
 
 def test_resize_bilinear_keeps_corners_and_identity() -> None:
@@ -59,7 +112,7 @@ def test_resize_bilinear_keeps_corners_and_identity() -> None:
     )
 
 
-@pytest.mark.parametrize("experiment", ["moons", "digits"])
+@pytest.mark.parametrize("experiment", data.EXPERIMENTS)
 def test_everything_is_a_function_of_the_seed(experiment: str) -> None:
     a, b, c = (data.make_data(experiment, s) for s in (5, 5, 6))
     assert np.array_equal(a.target_test_x, b.target_test_x)
@@ -73,7 +126,7 @@ def test_everything_is_a_function_of_the_seed(experiment: str) -> None:
     assert not spec.make_plan(config, "source_only", 100, 50, 5).lambda_.any()
 
 
-@pytest.mark.parametrize("experiment", ["moons", "digits"])
+@pytest.mark.parametrize("experiment", data.EXPERIMENTS)
 def test_the_plan_follows_the_configured_lambda_schedule(experiment: str) -> None:
     config = spec.config_for(experiment, 400)
     expected = schedules.dann(400, gamma=config.lambda_gamma, hi=config.lambda_hi)
@@ -86,4 +139,4 @@ def test_the_plan_follows_the_configured_lambda_schedule(experiment: str) -> Non
 
 def test_unknown_experiment() -> None:
     with pytest.raises(ValueError, match="unknown experiment"):
-        data.make_data("mnist", 0)
+        data.make_data("usps", 0)
