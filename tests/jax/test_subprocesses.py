@@ -50,3 +50,41 @@ def test_grl_jax_imports_without_flax_and_names_the_extra():
     result = _run(["-c", WITHOUT_FLAX])
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("OK")
+
+
+IMPORT_COST = """
+import sys
+import jax
+before = set(sys.modules)
+import grl.jax
+added = sorted(name for name in set(sys.modules) - before if name.startswith("jax"))
+# jax.extend (about 60 ms) is imported by the first traced call, not by grl.jax.
+assert added == [], added
+import jax.numpy as jnp
+jax.grad(lambda v: grl.jax.gradient_reversal(v, 0.5))(1.0)
+assert "jax.extend.core" in sys.modules
+print("OK")
+"""
+
+
+def test_import_grl_jax_imports_no_jax_module_beyond_jax_itself():
+    result = _run(["-c", IMPORT_COST])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("OK")
+
+
+PUBLIC_ONLY = """
+import jax, jax.numpy as jnp
+import grl.jax
+jaxpr = str(jax.make_jaxpr(lambda v: grl.jax.gradient_reversal(v, 0.5))(jnp.ones(2)))
+assert "custom_jvp" in jaxpr, jaxpr
+assert "gradient_reversal[" not in jaxpr, jaxpr
+assert float(jax.grad(lambda v: grl.jax.gradient_reversal(v, 0.5))(1.0)) == -0.5
+print("OK")
+"""
+
+
+def test_the_environment_variable_forces_the_public_fallbacks():
+    result = _run(["-c", PUBLIC_ONLY], GRL_JAX_PUBLIC_ONLY="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("OK")

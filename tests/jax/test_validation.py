@@ -34,7 +34,7 @@ X = jnp.ones(3)
         (np.ones(1), ValueError, r"0-d \(scalar\) tensor; got shape \(1,\).*jax.vmap"),
         (np.asarray(1), TypeError, "dtype int64 is not floating"),
         (jnp.asarray([0.5, 1.0]), ValueError, r"got shape \(2,\).*jax.vmap"),
-        (jnp.asarray(2), TypeError, "dtype int32 is not a real floating dtype"),
+        (jnp.asarray(2, jnp.int32), TypeError, "dtype int32 is not a real floating dtype"),
         (jnp.asarray(1.0 + 0j), TypeError, "complex64 is not a real floating dtype"),
         (jnp.asarray(jnp.nan), ValueError, "must be finite"),
         (jnp.asarray(-2.0), ValueError, "must be >= 0"),
@@ -121,3 +121,13 @@ def test_bad_steps_are_refused(step, error, message):
 def test_traced_step_dtype_is_checked_at_trace_time():
     with pytest.raises(TypeError, match=r"step must be .*dtype bool"):
         jax.jit(schedules.linear(10))(jnp.asarray(True))
+
+
+def test_a_python_int_lambda_that_jax_made_an_array_is_a_number():
+    # JAX turns a Python int into a weakly typed int32 array (jit arguments, scan carries).
+    grad = jax.grad(lambda v, lam: jnp.sum(reverse(v, lam)))
+    expected = np.full(3, -2.0, np.float32)
+    np.testing.assert_array_equal(jax.jit(grad)(X, 2), expected)
+    np.testing.assert_array_equal(grad(X, jnp.asarray(2)), expected)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        reverse(X, jnp.asarray(-2))

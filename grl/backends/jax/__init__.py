@@ -1,4 +1,4 @@
-"""JAX backend: the GRL primitive, optax-style schedules and (lazily) Flax modules.
+"""JAX backend: the GRL op, optax-style schedules and (lazily) Flax modules.
 
 ``grl.backends.jax.nnx`` and ``grl.backends.jax.linen`` import Flax; nothing else here does.
 """

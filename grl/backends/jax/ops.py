@@ -1,10 +1,10 @@
-"""``gradient_reversal``: validation, pytrees and the primitive of :mod:`.primitive`.
+"""``gradient_reversal``: validation, pytrees and the op of :mod:`.internals`.
 
 λ is validated once (host values in full, traced ones for rank and dtype at trace time),
 every leaf of ``x`` is checked before anything is staged, and each floating or complex
-leaf goes through ``gradient_reversal_p``; integer and boolean leaves pass through.
+leaf goes through :func:`.internals.reversal_op`; integer and boolean leaves pass through.
 
-A leaf is bound to the primitive only when it or λ is traced. Where neither is, no
+A leaf goes through the op only when it or λ is traced. Where neither is, no
 transformation can see the call (to every trace, a value that is not a tracer is a
 constant), and ``R_λ(x) = x`` is the leaf itself: an eager call does no device work and
 puts no λ on the device.
@@ -18,12 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.backends.jax.primitive import gradient_reversal_p
+from grl.backends.jax.internals import is_traced, reversal_op
 from grl.backends.jax.validation import (
     default_float_dtype,
     is_array_leaf,
     is_inexact,
-    is_traced,
     leaf_type_error,
     validated_lambda,
 )
@@ -58,7 +57,7 @@ def _reverse_leaf(leaf: jax.Array | np.ndarray, lambda_: _Lambda) -> Any:
         leaf = jnp.asarray(leaf)
     if not (is_traced(leaf) or is_traced(lambda_.value)):
         return leaf
-    return gradient_reversal_p.bind(leaf, lambda_.array())
+    return reversal_op()(leaf, lambda_.array())
 
 
 def gradient_reversal(x: Tree, lambda_: Any = 1.0) -> Tree:

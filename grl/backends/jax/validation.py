@@ -19,18 +19,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from grl.backends.jax.internals import is_concrete, is_traced
 from grl.core import lambda_ as spec
 
 _VMAP_HINT = " (for one λ per example, map over the batch with jax.vmap)"
 
 
 def default_float_dtype() -> np.dtype:
-    """float64 when x64 is enabled, else float32: what a Python float becomes in JAX."""
-    return np.dtype(np.float64 if jax.config.x64_enabled else np.float32)
-
-
-def is_traced(value: Any) -> bool:
-    return isinstance(value, jax.core.Tracer)
+    """float64 when x64 is enabled (globally or by ``jax.enable_x64``), else float32: what
+    a Python float becomes in JAX."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
 
 
 def validated_lambda(lambda_: Any) -> float | jax.Array:
@@ -46,11 +44,14 @@ def validated_lambda(lambda_: Any) -> float | jax.Array:
     if not isinstance(lambda_, jax.Array):
         raise spec.type_error(lambda_)
     dtype = lambda_.dtype
-    if not is_real_floating(dtype):
+    if is_python_int(lambda_):
+        # A Python int that a transformation (jit, scan's carry) turned into an array.
+        lambda_ = lambda_.astype(default_float_dtype())
+    elif not is_real_floating(dtype):
         spec.check_floating_dtype(False, np.dtype(dtype).name, lambda_)
     if lambda_.ndim != 0:
         _raise_rank(lambda_)
-    if not is_traced(lambda_):
+    if is_concrete(lambda_):
         # A jax.Array caches its host copy, so one λ array used call after call is read
         # from its device once.
         spec.check_real_value(float(np.asarray(lambda_)), lambda_)
@@ -66,6 +67,12 @@ def lambda_array(lambda_: Any) -> jax.Array:
     if isinstance(value, float):
         return jnp.asarray(value, dtype=default_float_dtype())
     return value
+
+
+def is_python_int(value: jax.Array) -> bool:
+    """A weakly typed integer array: what JAX makes of a Python int it traces."""
+    dtype, weak = jax.dtypes.result_type(value, return_weak_type_flag=True)
+    return weak and jnp.issubdtype(dtype, jnp.integer)
 
 
 @functools.cache

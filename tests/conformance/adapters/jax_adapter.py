@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax._src.config import enable_x64  # thread-local x64 switch; JAX has no public one
+from jax import enable_x64  # the public, thread-local x64 switch
 
 import grl.jax as grl_jax
 from tests.conformance.adapters.base import Adapter
