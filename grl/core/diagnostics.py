@@ -263,7 +263,9 @@ class AdvanceWatch:
 
 
 def total_steps_of(schedule: Any) -> int | None:
-    return getattr(schedule, "total_steps", None) if schedule is not None else None
+    """The run length a schedule was built for (any framework's wrapper), or None."""
+    get_config = getattr(schedule, "get_config", None)
+    return None if get_config is None else get_config().get("total_steps")
 
 
 @dataclass
@@ -443,7 +445,7 @@ def placement_report(probes: Sequence[GradientProbe], tolerance: float) -> Place
         problems.append(("domain_bypasses_grl", DOMAIN_BYPASSES))
     if label_through:
         problems.append(("label_through_grl", LABEL_THROUGH))
-    if reaches and not factor < 0:
+    if reaches and not bypasses and not factor < 0:  # a bypass is reported as the cause
         problems.append(("reversal_cancelled", REVERSAL_CANCELLED.format(factor=factor)))
     if weight is not None and reaches and _lambda_twice(weight, probes):
         problems.append(("lambda_applied_twice", LAMBDA_TWICE.format(weight=weight)))
