@@ -12,9 +12,9 @@ Importing this package imports no framework; one is imported when a check runs.
   or no λ at all with ``takes_lambda = False``).
 """
 
-from grl.conformance.adapter import Adapter
+from grl.conformance.adapter import Adapter, AdapterLacks
 from grl.conformance.checks import CHECKS, NotApplicable
 from grl.conformance.report import Report, Result
 from grl.conformance.runner import check, run
 
-__all__ = ["CHECKS", "Adapter", "NotApplicable", "Report", "Result", "check", "run"]
+__all__ = ["CHECKS", "Adapter", "AdapterLacks", "NotApplicable", "Report", "Result", "check", "run"]

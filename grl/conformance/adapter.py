@@ -2,8 +2,10 @@
 
 Arrays cross the boundary as NumPy arrays (``bfloat16`` as ``ml_dtypes.bfloat16``); λ
 crosses as a Python number or a ``(value, dtype_name)`` pair for a 0-d framework tensor.
-A method that an adapter does not implement raises :class:`NotImplementedError`, and every
-check that needs it is reported as not applicable rather than failed.
+A method that an adapter does not implement raises :class:`AdapterLacks` (a
+``NotImplementedError``), and every check that needs it is reported as not applicable; a
+``NotImplementedError`` raised by the framework itself (a custom function without a
+forward-mode rule, say) is a failure.
 
 :mod:`grl.conformance.frameworks` has one adapter per framework that wraps a callable
 ``f(x, lambda_)``; an implementation with another signature overrides :meth:`Adapter.apply`.
@@ -18,6 +20,13 @@ import numpy as np
 
 #: f(x) = sum(sin(GRL_λ(x))); its Hessian is diag(−λ²·sin x).
 SECOND_ORDER_TARGET = "sum(sin(grl(x)))"
+
+
+class AdapterLacks(NotImplementedError):
+    """The adapter does not implement this method: the checks that need it do not apply."""
+
+    def __init__(self, method: str = "") -> None:
+        super().__init__(f"the adapter does not implement {method}" if method else "")
 
 
 class Adapter:
@@ -55,14 +64,14 @@ class Adapter:
 
     # -- arrays -----------------------------------------------------------------------
     def from_numpy(self, array: np.ndarray) -> Any:
-        raise NotImplementedError
+        raise AdapterLacks("from_numpy")
 
     def to_numpy(self, tensor: Any) -> np.ndarray:
-        raise NotImplementedError
+        raise AdapterLacks("to_numpy")
 
     def make_lambda(self, value: float, dtype: str) -> Any:
         """λ as a 0-d framework tensor of ``dtype``."""
-        raise NotImplementedError
+        raise AdapterLacks("make_lambda")
 
     def non_contiguous(self, array: np.ndarray) -> Any:
         """A framework tensor holding ``array``'s values in a non-contiguous layout, if
@@ -71,7 +80,7 @@ class Adapter:
 
     # -- the op -----------------------------------------------------------------------
     def forward(self, x: Any, lambda_: Any) -> Any:
-        raise NotImplementedError
+        raise AdapterLacks("forward")
 
     def shares_memory(self, x: Any, y: Any) -> bool | None:
         """Whether ``y`` aliases ``x``'s buffer (None: the framework cannot tell)."""
@@ -79,55 +88,55 @@ class Adapter:
 
     def vjp(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
         """The backward of the GRL for upstream ``g``, eagerly."""
-        raise NotImplementedError
+        raise AdapterLacks("vjp")
 
     def vjp_compiled(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
         """The same under the framework's compiler (torch.compile / XLA / jax.jit)."""
-        raise NotImplementedError
+        raise AdapterLacks("vjp_compiled")
 
     def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
         """Differentiate w.r.t. a λ tensor: True when it receives no (or a zero) gradient."""
-        raise NotImplementedError
+        raise AdapterLacks("lambda_gradient_is_zero")
 
     def second_derivative(self, x: np.ndarray, lambda_: float, method: str) -> np.ndarray:
         """diag of the Hessian of ``sum(sin(grl(x)))`` composed the ``method`` way."""
-        raise NotImplementedError
+        raise AdapterLacks("second_derivative")
 
     def forward_mode(self, x: np.ndarray, lambda_: float, t: np.ndarray, method: str) -> Any:
         """The JVP of the GRL at ``x`` along ``t``."""
-        raise NotImplementedError
+        raise AdapterLacks("forward_mode")
 
     def compile_count(self, x: np.ndarray, lambdas: Sequence[float]) -> tuple[int, list]:
         """Run one compiled training-like step per λ (λ passed as a tensor); return the
         number of compiles/traces and the gradients (NumPy) of each step."""
-        raise NotImplementedError
+        raise AdapterLacks("compile_count")
 
     def backward_uses_forward_lambda(self, x: np.ndarray, before: float, after: float) -> Any:
         """Forward with a mutable λ = ``before``, set it to ``after``, then backward;
         return the gradient (of sum) as NumPy."""
-        raise NotImplementedError
+        raise AdapterLacks("backward_uses_forward_lambda")
 
     # -- the layer --------------------------------------------------------------------
     def make_layer(self, lambda_: Any) -> Any:
-        raise NotImplementedError
+        raise AdapterLacks("make_layer")
 
     def layer_lambda(self, layer: Any) -> tuple[float, str]:
         """The layer's current λ and its storage dtype name."""
-        raise NotImplementedError
+        raise AdapterLacks("layer_lambda")
 
     def layer_state_has_lambda(self, layer: Any) -> bool:
         """True when λ is part of what the framework saves for the layer."""
-        raise NotImplementedError
+        raise AdapterLacks("layer_state_has_lambda")
 
     def layer_vjp(self, layer: Any, x: np.ndarray, g: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise AdapterLacks("layer_vjp")
 
     def set_layer_lambda(self, layer: Any, value: Any) -> None:
         layer.set_lambda(value)
 
     def layer_step(self, layer: Any) -> int:
         """The layer's step count (for the stepping check)."""
-        raise NotImplementedError
+        raise AdapterLacks("layer_step")
 
     def advance_layer(self, layer: Any, steps: int) -> None:
         layer.advance(steps)

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from grl.conformance.adapter import Adapter
+from grl.conformance.adapter import Adapter, AdapterLacks
 from grl.conformance.checks import CHECKS, Check, NotApplicable
 from grl.conformance.report import FAILED, NOT_APPLICABLE, PASSED, Report, Result
 
@@ -62,7 +62,7 @@ def run_case(adapter: Adapter, check: Check, case: dict[str, Any]) -> Result:
 
     try:
         outcome = check.function(adapter, **case)
-    except (NotApplicable, NotImplementedError) as error:
+    except (NotApplicable, AdapterLacks) as error:
         return result(NOT_APPLICABLE, str(error) or "the adapter does not implement it")
     except AssertionError as error:
         return result(FAILED, str(error).strip().splitlines()[0] if str(error).strip() else "")
@@ -84,7 +84,7 @@ def run(
     for check_ in checks:
         try:
             cases = check_.cases(adapter)
-        except NotImplementedError:
+        except AdapterLacks:
             cases = []
         for case in cases:
             report.results.append(run_case(adapter, check_, case))
