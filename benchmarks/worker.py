@@ -5,7 +5,8 @@ sets them through the environment first and imports the framework only afterward
 
 The frameworks are those of :data:`grl._frameworks.BACKENDS`. Each section of framework
 ``<name>`` is the ``run(settings)`` of ``benchmarks/<name>_<module>.py`` (:data:`TABLE`);
-the import-cost section is the same for all (:mod:`benchmarks.imports`).
+a backend without that module skips the section. The import-cost section is the same for
+all (:mod:`benchmarks.imports`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from grl._frameworks import NAMES
 
@@ -25,9 +27,14 @@ FRAMEWORKS = NAMES
 #: Section -> the module name after ``<framework>_``; "imports" is framework-neutral.
 SECTION_MODULES = {"compiles": "compiles", "memory": "memory", "micro": "micro", "macro": "dann"}
 SECTIONS = ("imports", *SECTION_MODULES)
-#: framework -> section -> module that runs it.
+HERE = Path(__file__).resolve().parent
+#: framework -> section -> module that runs it (the sections its modules exist for).
 TABLE = {
-    name: {section: f"benchmarks.{name}_{module}" for section, module in SECTION_MODULES.items()}
+    name: {
+        section: f"benchmarks.{name}_{module}"
+        for section, module in SECTION_MODULES.items()
+        if (HERE / f"{name}_{module}.py").is_file()
+    }
     for name in FRAMEWORKS
 }
 
@@ -78,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
     start = time.perf_counter()
     results = []
-    for section in SECTIONS:  # the table's order: imports first, in a still cold worker
-        if section in sections:
+    available = ("imports", *TABLE[args.framework])
+    for section in SECTIONS:  # this order: imports first, in a still cold worker
+        if section in sections and section in available:
             results += section_runner(args.framework, section)(settings)
     results.append(
         {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grl._frameworks import BACKENDS, BY_NAME, COMPANIONS, NAMES, install_hint, missing
+from grl._frameworks import BACKENDS, COMPANIONS, NAMES, install_hint, missing
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND_WORDS = (set(NAMES), {f.module for f in BACKENDS})
@@ -31,7 +31,10 @@ ALLOWED = {
 
 
 def hand_lists(source: str) -> list[int]:
-    """Line numbers of tuple, list, set or dict-key literals naming every backend."""
+    """Line numbers of tuple, list, set or dict-key literals naming three or more backends.
+
+    Three, not all: a list of the old backends is exactly what a new backend leaves stale.
+    """
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
@@ -41,7 +44,7 @@ def hand_lists(source: str) -> list[int]:
         else:
             continue
         words = {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
-        if any(names <= words for names in BACKEND_WORDS):
+        if any(len(names & words) >= 3 for names in BACKEND_WORDS):
             found.append(node.lineno)
     return found
 
@@ -54,7 +57,7 @@ def test_the_detector_finds_a_hand_list_and_passes_derived_ones() -> None:
 
 def tracked_python_files() -> list[str]:
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        ["git", "ls-files", "--cached", "*.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -89,7 +92,6 @@ def test_consumers_list_exactly_the_registry() -> None:
     for name, module in ADAPTERS.items():
         assert (ROOT / (module.replace(".", "/") + ".py")).is_file(), name
         assert (ROOT / "grl" / f"{name}.py").is_file(), name
-        assert (ROOT / BY_NAME[name].tests).is_dir(), name
 
 
 def test_install_hint_and_missing_error_name_the_extra() -> None:

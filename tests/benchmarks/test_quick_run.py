@@ -29,7 +29,7 @@ def available_frameworks() -> list[str]:
     found = []
     for backend in BACKENDS:
         module = BY_NAME[backend].module
-        if importlib.util.find_spec(module) is not None:
+        if importlib.util.find_spec(module.split(".")[0]) is not None:
             found.append(backend)
         elif backend in required_backends():
             pytest.fail(f"{module} is required by GRL_REQUIRE_BACKENDS", pytrace=False)
