@@ -26,6 +26,7 @@ from grl.core.samples import sample
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 #: λ ∈ {0, tiny, 0.1, 1, 6, large}
 LAMBDAS = (0.0, 1e-30, 0.1, 1.0, 6.0, 1000.0)
+GRAD_DTYPES = Adapter.dtypes
 SHAPES = ((), (0,), (7,), (3, 5), (2, 3, 4))
 HOST_LAMBDAS = (1, 3, 0.25, np.float32(0.1), np.float64(0.1), np.int64(2), np.array(0.3))
 SECOND_ORDER_LAMBDAS = (0.5, 1.0, 6.0)

@@ -6,17 +6,13 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from grl._frameworks import NAMES
 from grl.conformance.adapter import Adapter, AdapterLacks
 from grl.conformance.checks import CHECKS, Check, NotApplicable
 from grl.conformance.report import FAILED, NOT_APPLICABLE, PASSED, Report, Result
 
-#: FRAMEWORK names of the command line -> module of its callable adapter.
-FRAMEWORKS = {
-    "torch": "grl.conformance.frameworks.torch",
-    "tf": "grl.conformance.frameworks.tf",
-    "jax": "grl.conformance.frameworks.jax",
-    "mlx": "grl.conformance.frameworks.mlx",
-}
+#: FRAMEWORK names of the command line (grl's backends) -> module of its callable adapter.
+FRAMEWORKS = {name: f"grl.conformance.frameworks.{name}" for name in NAMES}
 
 
 def callable_adapter(framework: str) -> type[Adapter]:
