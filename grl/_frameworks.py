@@ -38,6 +38,7 @@ BACKENDS: tuple[Framework, ...] = (
     Framework("torch", "torch", "torch", "PyTorch", compiled="torch.compile"),
     Framework("tf", "tensorflow", "tf", "TensorFlow", compiled="tf.function(jit_compile=True)"),
     Framework("jax", "jax", "jax", "JAX", eager="eager (op by op)", compiled="jax.jit"),
+    Framework("mlx", "mlx.core", "mlx", "MLX", compiled="mx.compile"),
 )
 #: Optional companions: libraries some entry points use on top of a backend.
 COMPANIONS: tuple[Framework, ...] = (

@@ -15,7 +15,7 @@ from tests.backends import BACKENDS
 from tests.conformance.conftest import load_adapter
 
 #: The layers of each backend, by the names their adapters take.
-LAYER_KINDS = {"torch": ("module",), "tf": ("keras",), "jax": ("nnx", "linen")}
+LAYER_KINDS = {"torch": ("module",), "tf": ("keras",), "jax": ("nnx", "linen"), "mlx": ("module",)}
 
 SCHEDULE = schedules.dann(total_steps=50)
 
