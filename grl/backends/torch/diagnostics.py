@@ -88,8 +88,8 @@ class Monitor:
     def _reset(self) -> None:
         self._forwards = 0
         self._gradients = 0
-        self._sums: torch.Tensor | None = None  # |in|², |out|², <in, out>, |task|²
-        self._domain: tuple[torch.Tensor, torch.Tensor] | None = None
+        # |in|², |out|², <in, out>, |task|², domain loss, domain accuracy: one host read.
+        self._sums: torch.Tensor | None = None
 
     def remove(self) -> None:
         self._handle.remove()
@@ -124,29 +124,30 @@ class Monitor:
 
     def _add(self, index: int, *parts: torch.Tensor) -> None:
         """Add ``parts`` to the step's sums from ``index`` on (on the device, no sync)."""
+        sums = self._sums_on(parts[0].device)
+        sums[index : index + len(parts)] += torch.stack(parts).double()
+
+    def _sums_on(self, device: torch.device) -> torch.Tensor:
         if self._sums is None:
-            self._sums = torch.zeros(4, dtype=torch.float64, device=parts[0].device)
-        self._sums[index : index + len(parts)] += torch.stack(parts).double()
+            self._sums = torch.zeros(6, dtype=torch.float64, device=device)
+            self._sums[4:] = math.nan
+        return self._sums
 
     @torch.no_grad()
     def domain(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """The domain head's logits and the domain labels of this step (0 source, 1 target)."""
-        self._domain = domain_loss_and_accuracy(logits.detach(), labels.detach())
+        loss, accuracy = domain_loss_and_accuracy(logits.detach(), labels.detach())
+        self._sums_on(loss.device)[4:] = torch.stack([loss, accuracy]).double()
 
     def collect(self) -> dict[str, float]:
         """This step's numbers (a dict for ``log_dict``); raises the step's warnings."""
         step, lambda_, _ = layer_state(self.layer)
-        sums = [math.nan] * 4 if self._sums is None else self._sums.tolist()
+        sums = [math.nan] * 6 if self._sums is None else self._sums.tolist()
+        if not self._gradients:
+            sums[:4] = [math.nan] * 4
         in_norm, out_norm, task = math.sqrt(sums[0]), math.sqrt(sums[1]), math.sqrt(sums[3])
         ratio, cosine = core.ratios(in_norm, out_norm, sums[2])
-        loss, accuracy = (
-            (math.nan, math.nan)
-            if self._domain is None
-            else (
-                float(self._domain[0]),
-                float(self._domain[1]),
-            )
-        )
+        loss, accuracy = sums[4], sums[5]
         values = {
             "step": float(step),
             "lambda": lambda_,

@@ -13,20 +13,19 @@ Math (the spec in :mod:`grl.core.reference`): ``R_λ(x) = x`` forward,
 Which Function runs where:
 
 * eager, reverse mode and ``torch.func``: :class:`ReversalWithJvp` (view forward, custom
-  ``jvp``). Outside functorch transforms it is applied through the C-level
-  ``_FunctionBase.apply``: ``Function.apply`` would bind the arguments with
-  ``inspect.signature`` on every call (most of the eager cost of the layer) and then make
-  that same call;
+  ``jvp``). Outside functorch transforms it is applied through
+  :func:`grl.backends.torch.internals.fast_apply`;
 * ``torch.autograd.forward_ad`` dual tensors: :class:`CopyingReversalWithJvp`. Autograd
   requires a view-returning Function to return a view tangent, which ``−λ·t`` cannot be, so
   the forward copies here, and only here;
 * inside ``torch.compile`` / ``torch.export``: :class:`Reversal`, because Dynamo cannot trace
   a Function with a custom ``jvp``;
-* ``torch.func`` transforms or forward-mode AD inside ``torch.compile``: a graph break to
-  the eager Functions (with ``fullgraph=True`` Dynamo raises an error that gives the
-  reason). Under ``torch.func.grad``/``jvp``, and ``vmap`` with gradients on, Dynamo (torch
-  2.13) traces a custom Function as its plain forward and drops its derivative rules: it
-  would silently give ``+g`` and ``+t`` instead of ``−λ·g`` and ``−λ·t``.
+* ``torch.func`` transforms or forward-mode AD inside ``torch.compile``
+  (:mod:`grl.backends.torch.compiled`): a graph break to the eager Functions (with
+  ``fullgraph=True`` Dynamo raises an error that gives the reason). Under
+  ``torch.func.grad``/``jvp``, and ``vmap`` with gradients on, Dynamo (torch 2.13) traces
+  a custom Function as its plain forward and drops its derivative rules: it would silently
+  give ``+g`` and ``+t`` instead of ``−λ·g`` and ``−λ·t``.
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.autograd.forward_ad as forward_ad
-from torch._C._functorch import TransformType, get_interpreter_stack
+
+from grl.backends.torch import internals
 
 _SIXTEEN_BIT = (torch.float16, torch.bfloat16)
 
@@ -101,35 +100,11 @@ class CopyingReversalWithJvp(ReversalWithJvp):
         return x.clone()
 
 
-@torch.compiler.assume_constant_result
-def transform_drops_custom_rules() -> bool:
-    """True where Dynamo would trace :class:`Reversal` as its plain forward (see above).
-
-    That is inside ``torch.func`` grad/jacrev/jvp/jacfwd/hessian, inside ``vmap`` while
-    gradients are enabled, and inside a ``torch.autograd.forward_ad`` dual level. Dynamo
-    evaluates this once while tracing (it enters functorch transforms for real then) and
-    guards compiled code on the functorch stack and grad mode, so the answer is not stale.
-    """
-    if forward_ad._current_level >= 0:
-        return True
-    for layer in get_interpreter_stack() or ():
-        key = layer.key()
-        if key in (TransformType.Grad, TransformType.Jvp):
-            return True
-        if key == TransformType.Vmap and torch.is_grad_enabled():
-            return True
-    return False
+_apply_with_jvp = internals.fast_apply(ReversalWithJvp)
 
 
-# ``Function.apply`` minus its Python prelude. That prelude binds (x, λ) to ``forward``'s
-# signature, a no-op for two positional arguments without defaults; routes functorch
-# transforms to ``custom_function_call`` (kept: see _eager_reverse); and unwraps tensors
-# leaked from a finished functorch transform (done here with the same C function).
-_apply_with_jvp = super(torch.autograd.Function, ReversalWithJvp).apply
-_unwrap_if_dead = torch._C._functorch.unwrap_if_dead
-
-
-def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor, mutable: bool) -> torch.Tensor:
+def eager_reverse(x: torch.Tensor, lambda_: torch.Tensor, mutable: bool) -> torch.Tensor:
+    """The eager dispatch (see the module docstring)."""
     if mutable:
         # A second tensor on λ's memory (no allocation): while a backward holds it, the
         # memory has another user, and GradientReversal then gives λ new memory instead of
@@ -139,23 +114,11 @@ def _eager_reverse(x: torch.Tensor, lambda_: torch.Tensor, mutable: bool) -> tor
     if lambda_.is_inference() and torch.is_grad_enabled():
         # Autograd refuses to save a tensor made under inference_mode; its copy can be saved.
         lambda_ = lambda_.clone()
-    if forward_ad._current_level >= 0 and forward_ad.unpack_dual(x).tangent is not None:
+    if internals.is_dual(x):
         return CopyingReversalWithJvp.apply(x, lambda_)
-    if torch._C._are_functorch_transforms_active():
+    if internals.functorch_active():
         return ReversalWithJvp.apply(x, lambda_)
-    return _apply_with_jvp(_unwrap_if_dead(x), _unwrap_if_dead(lambda_))
-
-
-_eager_reverse_from_compiled = torch.compiler.disable(
-    _eager_reverse,
-    reason=(
-        "grl: torch.func transforms (grad, jacrev, jvp, jacfwd, hessian; vmap with gradients "
-        "on) and forward-mode AD (torch.autograd.forward_ad) through the gradient reversal "
-        "layer run eagerly: under them Dynamo drops an autograd.Function's custom derivative "
-        "rules and would silently return +g / +t. Compile without fullgraph=True, or apply "
-        "the transform outside torch.compile."
-    ),
-)
+    return _apply_with_jvp(x, lambda_)
 
 
 def reverse(x: torch.Tensor, lambda_: torch.Tensor, *, mutable: bool = True) -> torch.Tensor:
@@ -166,15 +129,14 @@ def reverse(x: torch.Tensor, lambda_: torch.Tensor, *, mutable: bool = True) -> 
 
     * ``mutable=False``: λ is one of grl's cached tensors for host numbers, never written;
     * ``mutable=True`` (a module buffer or a caller's tensor): the backward saves an alias of
-      λ's memory. ``GradientReversal`` sees that alias while a backward is pending and then
-      puts a changed λ in new memory; a caller's in-place write to a λ tensor before the
-      backward is refused by autograd's version check (the alias shares λ's version counter).
-
-    Compiled code saves λ itself (an alias would be one more graph node): there, a λ
-    changed before the backward is again refused by the version check.
+      λ's memory (compiled code: λ itself). ``GradientReversal`` sees that holder while a
+      backward is pending and then puts a changed λ in new memory; a caller's in-place write
+      to a λ tensor before the backward is refused by autograd's version check.
     """
     if torch.compiler.is_compiling():
-        if transform_drops_custom_rules():
-            return _eager_reverse_from_compiled(x, lambda_, mutable)
-        return Reversal.apply(x, lambda_)
-    return _eager_reverse(x, lambda_, mutable)
+        # Imported here, while Dynamo traces (it runs the import): the compiled path needs
+        # torch._dynamo, which costs ~1 s to import and eager use never needs.
+        from grl.backends.torch.compiled import compiled_reverse
+
+        return compiled_reverse(x, lambda_, mutable)
+    return eager_reverse(x, lambda_, mutable)

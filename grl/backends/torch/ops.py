@@ -6,24 +6,37 @@ arguments (before any work) and dispatches.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
 
 from grl.backends.torch.functions import cast_negated_lambda, reverse
 from grl.core import lambda_ as spec
-from grl.core import schedules
 
 __all__ = ["cast_negated_lambda", "check_lambda_tensor", "gradient_reversal", "lambda_tensor"]
 
 
 def check_input(x: Any) -> None:
-    """``x`` must be a tensor (lists and NumPy arrays are not converted silently)."""
+    """``x`` must be a dense tensor (lists and NumPy arrays are not converted silently)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"x must be a torch.Tensor; got {type(x).__name__}: {spec.describe(x)} "
             "(convert it with torch.as_tensor first)"
         )
+    if x.layout != torch.strided or x.is_nested:
+        kind = "a nested tensor" if x.is_nested else f"a tensor of layout {x.layout}"
+        raise TypeError(
+            f"x must be a dense (strided) tensor; got {kind}: the gradient reversal layer "
+            "returns a view of x, which sparse and nested tensors do not support. Convert "
+            "it with x.to_dense() (nested: torch.nested.to_padded_tensor) first"
+        )
+
+
+def traced_op(x: torch.fx.Proxy, lambda_: Any) -> torch.fx.Proxy:
+    """Under ``torch.fx.symbolic_trace``: the op as one node of the graph (its checks read
+    values, which a Proxy does not have); the graph runs the real op."""
+    return x.tracer.create_proxy("call_function", gradient_reversal, (x, lambda_), {})
 
 
 def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
@@ -87,18 +100,34 @@ def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
     if isinstance(lambda_, torch.Tensor):
         check_lambda_tensor(lambda_, x)
         if lambda_.device.type == "cpu" and not torch.compiler.is_compiling():
-            spec.check_real_value(float(lambda_), lambda_)
+            check_cpu_lambda_value(lambda_)
         return lambda_
-    if schedules.is_schedule(lambda_):
-        raise TypeError(
-            f"gradient_reversal takes {spec.ARGUMENT} as a number or a 0-d tensor, not the "
-            f"schedule {spec.describe(lambda_)}: a schedule needs a step count. Use "
-            "grl.torch.GradientReversal(lambda_=schedule), or pass schedule(step)."
-        )
-    value = spec.validate_lambda_number(lambda_)
     if torch.compiler.is_compiling():
-        return torch.tensor(value, dtype=torch.float64)  # a constant of the traced graph
-    return host_lambda(value)
+        return compiled_number(lambda_)
+    return host_lambda(spec.validate_lambda_number(lambda_))
+
+
+def check_cpu_lambda_value(lambda_: torch.Tensor) -> None:
+    """Refuse a negative or non-finite CPU λ (reading it needs no device sync)."""
+    try:
+        value = float(lambda_)
+    except RuntimeError:
+        # A per-example λ under torch.func.vmap has no single value (like a device λ,
+        # whose value is not read either).
+        return
+    spec.check_real_value(value, lambda_)
+
+
+def compiled_number(lambda_: Any) -> torch.Tensor:
+    """A host λ in traced code, as a tensor of the graph.
+
+    Dynamo makes a Python float symbolic once it has seen two values; then only comparisons
+    work on it (``math.isfinite`` would end the graph), so a valid float is checked with
+    them and becomes an input of the graph: one recompile, not one per value.
+    """
+    if type(lambda_) in (int, float) and 0 <= lambda_ <= sys.float_info.max:
+        return torch.scalar_tensor(lambda_, dtype=torch.float64)
+    return torch.tensor(spec.validate_lambda_number(lambda_), dtype=torch.float64)
 
 
 def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
@@ -121,6 +150,8 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
         TypeError: ``x`` is not a tensor, or λ is not a real number / floating tensor.
         ValueError: λ is negative, not finite, not 0-d, requires grad, or is on another device.
     """
+    if isinstance(x, torch.fx.Proxy):
+        return traced_op(x, lambda_)
     check_input(x)
     lam = lambda_tensor(lambda_, x)
     if not (x.is_floating_point() or x.is_complex()):

@@ -1,4 +1,4 @@
-"""``step_all``: advance the λ schedule of every ``GradientReversal`` in a model at once."""
+"""``step_all``: advance every ``GradientReversal`` in a model by one training step."""
 
 from __future__ import annotations
 
@@ -8,22 +8,19 @@ from grl.backends.torch.module import GradientReversal
 
 
 def step_all(model: nn.Module) -> int:
-    """Call :meth:`GradientReversal.step` on every scheduled GRL in ``model``.
+    """Call :meth:`GradientReversal.step` on every GRL in ``model``; returns how many.
 
     Call it once per training step, after ``optimizer.step()`` (as with an
-    ``lr_scheduler``). The schedule position lives in each module's ``step_count`` buffer,
-    so ``model.state_dict()`` is the whole checkpoint: there is no scheduler state to save.
-    A GRL shared by several branches is stepped once; GRLs with a fixed λ are left alone.
-    Works on wrapped models too (``DistributedDataParallel``, ``torch.compile``), since
-    their ``modules()`` include the wrapped model.
-
-    Returns:
-        The number of GRLs stepped (0 if every GRL has a fixed λ).
+    ``lr_scheduler``): after ``n`` steps every GRL holds ``step_count == n`` and
+    ``λ == schedule(n)`` (a fixed λ stays). The position lives in each module's
+    ``step_count`` buffer, so ``model.state_dict()`` is the whole checkpoint. A GRL shared
+    by several branches is stepped once. Works on wrapped models too
+    (``DistributedDataParallel``, ``torch.compile``): their ``modules()`` include the model.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
-        ValueError: ``model`` contains no ``GradientReversal`` at all (most likely the
-            wrong object was passed).
+        ValueError: ``model`` contains no ``GradientReversal`` (most likely the wrong
+            object was passed).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -35,7 +32,6 @@ def step_all(model: nn.Module) -> int:
             f"model ({type(model).__name__}) contains no grl.torch.GradientReversal module, so "
             "there is no λ schedule to step"
         )
-    scheduled = [layer for layer in layers if layer.schedule is not None]
-    for layer in scheduled:
+    for layer in layers:
         layer.step()
-    return len(scheduled)
+    return len(layers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import torch
 import torch._dynamo.testing
 
 import grl.torch as grl_torch
+from grl.core import schedules
 from tests.conformance.adapters.base import Adapter
 
 _DTYPES = {
@@ -171,3 +173,47 @@ class TorchAdapter(Adapter):
         xt = self.from_numpy(x).requires_grad_(True)
         (grad,) = torch.autograd.grad(layer(xt), xt, self.from_numpy(g))
         return self.to_numpy(grad)
+
+    # -- the layer contract -------------------------------------------------------------
+    layer_kinds = ("module",)
+
+    def contract_layer(self, kind: str, lambda_: Any) -> grl_torch.GradientReversal:
+        assert kind == "module"
+        return grl_torch.GradientReversal(lambda_)
+
+    def contract_state(self, handle: Any) -> tuple[float, str, int]:
+        value, dtype = self.layer_lambda(handle)
+        return value, dtype, int(handle.step_count)
+
+    def contract_set_lambda(self, handle: Any, value: Any) -> None:
+        handle.set_lambda(value)
+
+    def contract_advance(self, handle: Any, steps: Any) -> None:
+        assert handle.advance(steps) is None
+
+    def contract_train(self, handle: Any, batches: int) -> Any:
+        model = torch.nn.Sequential(torch.nn.Linear(3, 3), handle, torch.nn.Linear(3, 1))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        for _ in range(batches):
+            optimizer.zero_grad()
+            model(torch.ones(4, 3)).sum().backward()
+            optimizer.step()
+            grl_torch.step_all(model)
+        return handle
+
+    def contract_checkpoint(self, handle: Any, kind: str, lambda_: Any) -> Any:
+        buffer = io.BytesIO()
+        torch.save(handle.state_dict(), buffer)
+        buffer.seek(0)
+        restored = self.contract_layer(kind, lambda_)
+        restored.load_state_dict(torch.load(buffer))
+        return restored
+
+    def contract_load_state(self, handle: Any, lambda_value: float, step: int) -> None:
+        state = {"lambda_": torch.tensor(lambda_value), "step_count": torch.tensor(step)}
+        handle.load_state_dict(state)
+
+    def device_schedule(self, schedule: Any, steps: np.ndarray) -> np.ndarray:
+        # The float64 torch path of grl.core.schedules.evaluate (the module itself computes
+        # λ on the host and writes it into its buffer).
+        return schedules.evaluate(schedule, torch.from_numpy(steps), torch).numpy()
