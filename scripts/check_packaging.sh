@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Release check: build the sdist and wheel, `twine check` them, inspect the wheel, then install
-# the wheel into three fresh virtual environments with ONE framework each (torch, tensorflow,
-# jax) and run the conformance suite there with that backend required. Each venv proves that
+# the wheel into four fresh virtual environments with ONE framework each (torch, tensorflow,
+# jax, mlx) and run the conformance suite there with that backend required. Each venv proves that
 # its backend works from the wheel alone and that grl imports no other framework: the other
 # two are not even installed, and their tests must skip cleanly.
 #
 # Needs `build` and `twine` in the calling environment (the `release` extra). Knobs:
 #   GRL_TORCH_SPEC / GRL_TF_SPEC / GRL_JAX_SPEC  framework requirement per venv
+#   GRL_MLX_SPEC                                 mlx for the mlx venv (mlx[cpu] on Linux)
 #   GRL_FLAX_SPEC                                flax for the jax venv (the JAX layer is
 #                                                the Flax NNX module)
 #   GRL_TORCH_PIP_ARGS                           extra pip args for torch (e.g. a CPU index)
 #   GRL_PACKAGING_DIR                            work directory (kept); default: a temp dir
-#   GRL_PACKAGING_SERIAL=1                       run the three venvs one after another
+#   GRL_PACKAGING_SERIAL=1                       run the four venvs one after another
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,6 +26,7 @@ torch_spec="${GRL_TORCH_SPEC:-torch==2.13.0}"
 tf_spec="${GRL_TF_SPEC:-tensorflow-cpu==2.21.0}"
 jax_spec="${GRL_JAX_SPEC:-jax==0.10.2}"
 flax_spec="${GRL_FLAX_SPEC:-flax==0.12.8}"
+mlx_spec="${GRL_MLX_SPEC:-mlx[cpu]==0.32.4}"
 read -r -a torch_pip_args <<<"${GRL_TORCH_PIP_ARGS:-}"
 test_requirements=(pytest hypothesis)
 
@@ -82,7 +84,7 @@ export TF_CPP_MIN_LOG_LEVEL=3 JAX_PLATFORMS=cpu
 check_backend() (
     local backend=$1 module=$2 log="$work/$1.log"
     local venv="$work/venv-$backend" others
-    others=$(python -c "print(' '.join(m for m in ('torch', 'tensorflow', 'jax') if m != '$module'))")
+    others=$(python -c "print(' '.join(m for m in ('torch', 'tensorflow', 'jax', 'mlx') if m != '$module'))")
     {
         echo "== $backend: venv"
         python -m venv --without-pip "$venv"
@@ -93,6 +95,7 @@ check_backend() (
         torch) "${pip[@]}" "${torch_pip_args[@]}" "$torch_spec" && "${pip[@]}" "$wheel[torch]" ;;
         tf) "${pip[@]}" "$tf_spec" "$wheel" ;;
         jax) "${pip[@]}" "$jax_spec" "$flax_spec" "$wheel[jax]" ;;
+        mlx) "${pip[@]}" "$mlx_spec" "$wheel[mlx]" ;;
         esac
         "${pip[@]}" "${test_requirements[@]}"
         echo "== $backend: installed at $(elapsed)"
@@ -110,7 +113,7 @@ assert "site-packages" in grl.__file__, f"grl imported from the source tree: {gr
 present = [m for m in others if importlib.util.find_spec(m) is not None]
 assert not present, f"the {backend} venv also has {present}"
 importlib.import_module(f"grl.{backend}")
-for name, extra in (("torch", "torch"), ("tf", "tf"), ("jax", "jax")):
+for name, extra in (("torch", "torch"), ("tf", "tf"), ("jax", "jax"), ("mlx", "mlx")):
     if name == backend:
         continue
     try:
@@ -126,7 +129,7 @@ PY
     } >"$log" 2>&1
 )
 
-backends=(torch:torch tf:tensorflow jax:jax)
+backends=(torch:torch tf:tensorflow jax:jax mlx:mlx)
 status=0
 if [[ "${GRL_PACKAGING_SERIAL:-0}" == 1 ]]; then
     for entry in "${backends[@]}"; do
@@ -134,7 +137,7 @@ if [[ "${GRL_PACKAGING_SERIAL:-0}" == 1 ]]; then
     done
 else
     # Installs are mostly I/O and unpacking, the suites mostly single-threaded: overlapping
-    # the three venvs roughly halves the wall time on two cores.
+    # the venvs roughly halves the wall time on two cores.
     pids=()
     for entry in "${backends[@]}"; do
         check_backend "${entry%%:*}" "${entry#*:}" &

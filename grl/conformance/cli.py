@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from grl.conformance.runner import FRAMEWORKS, as_adapter, callable_adapter, describe, run
+from grl.conformance.runner import FRAMEWORKS, as_adapter, callable_adapter, run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         adapter = as_adapter(args.framework, target)
     except TypeError as error:
         parser.error(str(error))
-    report = run(adapter, framework=args.framework, implementation=describe(target))
+    report = run(adapter, framework=args.framework, implementation=args.target)
     print(report.table())
     if not args.quiet:
         for result in report.failures:
