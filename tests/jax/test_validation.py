@@ -93,7 +93,7 @@ def test_bad_schedule_settings_are_refused(factory, kwargs, error, message):
 
 
 def test_bad_schedule_objects_and_configs_are_refused():
-    with pytest.raises(TypeError, match=r"spec must be a grl\.core\.schedules schedule"):
+    with pytest.raises(TypeError, match=r"grl_schedule must be a grl\.core\.schedules schedule"):
         schedules.Schedule("dann")
     with pytest.raises(ValueError, match="unknown schedule name 'cosine'"):
         schedules.from_config({"name": "cosine"})
