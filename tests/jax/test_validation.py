@@ -131,3 +131,9 @@ def test_a_python_int_lambda_that_jax_made_an_array_is_a_number():
     np.testing.assert_array_equal(grad(X, jnp.asarray(2)), expected)
     with pytest.raises(ValueError, match="must be >= 0"):
         reverse(X, jnp.asarray(-2))
+
+
+def test_a_schedule_given_to_the_op_gets_the_hint_of_every_backend():
+    for schedule in (schedules.dann(50), schedules.dann(50).grl_schedule):
+        with pytest.raises(TypeError, match=r"not the schedule dann\(total_steps=50, .*advance it"):
+            reverse(X, schedule)

@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.backends.jax.internals import is_concrete, is_traced
-from grl.core import lambda_ as spec
+from grl.backends.jax.internals import is_concrete
+from grl.core import lambda_ as rules
 
 _VMAP_HINT = " (for one λ per example, map over the batch with jax.vmap)"
 
@@ -37,36 +37,26 @@ def validated_lambda(lambda_: Any) -> float | jax.Array:
     Nothing is put on a device: the eager identity needs no λ at all, so the caller
     makes an array only when the primitive is bound.
     """
-    if spec.is_number_like(lambda_):
+    if rules.is_number_like(lambda_):
         if isinstance(lambda_, np.ndarray) and lambda_.ndim != 0:
             _raise_rank(lambda_)
-        return spec.validate_lambda_number(lambda_)
+        return rules.validate_lambda_number(lambda_)
     if not isinstance(lambda_, jax.Array):
-        raise spec.type_error(lambda_)
+        # A grl.jax schedule gets the same hint as the grl.core schedule it wraps.
+        raise rules.type_error(getattr(lambda_, "grl_schedule", lambda_))
     dtype = lambda_.dtype
-    if is_python_int(lambda_):
+    if not is_real_floating(dtype):
+        if not is_python_int(lambda_):
+            rules.check_floating_dtype(False, np.dtype(dtype).name, lambda_)
         # A Python int that a transformation (jit, scan's carry) turned into an array.
         lambda_ = lambda_.astype(default_float_dtype())
-    elif not is_real_floating(dtype):
-        spec.check_floating_dtype(False, np.dtype(dtype).name, lambda_)
     if lambda_.ndim != 0:
         _raise_rank(lambda_)
     if is_concrete(lambda_):
         # A jax.Array caches its host copy, so one λ array used call after call is read
         # from its device once.
-        spec.check_real_value(float(np.asarray(lambda_)), lambda_)
+        rules.check_real_value(float(np.asarray(lambda_)), lambda_)
     return lambda_
-
-
-def lambda_array(lambda_: Any) -> jax.Array:
-    """Validate λ and return it as a 0-d floating array.
-
-    Host numbers become arrays of :func:`default_float_dtype`; arrays keep their dtype.
-    """
-    value = validated_lambda(lambda_)
-    if isinstance(value, float):
-        return jnp.asarray(value, dtype=default_float_dtype())
-    return value
 
 
 def is_python_int(value: jax.Array) -> bool:
@@ -89,7 +79,7 @@ def is_inexact(dtype: Any) -> bool:
 
 def _raise_rank(lambda_: Any) -> None:
     try:
-        spec.check_rank(tuple(np.shape(lambda_)), lambda_)
+        rules.check_rank(tuple(np.shape(lambda_)), lambda_)
     except ValueError as error:
         raise ValueError(f"{error}{_VMAP_HINT}") from None
 
@@ -109,30 +99,6 @@ def leaf_type_error(tree: Any) -> TypeError:
         if not is_array_leaf(leaf):
             return TypeError(
                 f"x{jax.tree_util.keystr(path)} must be a JAX or NumPy array (or a pytree of "
-                f"them); got {spec.describe(leaf)} of type {type(leaf).__name__}"
+                f"them); got {rules.describe(leaf)} of type {type(leaf).__name__}"
             )
     raise AssertionError("every leaf is an array")
-
-
-def check_steps(steps: Any) -> Any:
-    """How far to advance a schedule: an int ``>= 0`` or a 0-d integer array.
-
-    A traced array is checked for dtype and rank only; anything else in full.
-    """
-    if isinstance(steps, bool | np.bool_) or not isinstance(
-        steps, int | np.integer | jax.Array | np.ndarray
-    ):
-        raise TypeError(
-            f"steps must be an int >= 0 or a 0-d integer array; got "
-            f"{spec.describe(steps)} of type {type(steps).__name__}"
-        )
-    if isinstance(steps, jax.Array | np.ndarray):
-        if not jnp.issubdtype(steps.dtype, jnp.integer):
-            raise TypeError(f"steps must have an integer dtype; got {steps.dtype}: {steps!r}")
-        if steps.ndim != 0:
-            raise ValueError(f"steps must be 0-d; got shape {tuple(steps.shape)}: {steps!r}")
-        if is_traced(steps):
-            return steps
-    if int(steps) < 0:
-        raise ValueError(f"steps must be >= 0 (a schedule never goes back); got {steps!r}")
-    return steps
