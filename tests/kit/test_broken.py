@@ -87,3 +87,24 @@ def test_plus_t_in_forward_mode_is_caught_by_the_forward_mode_check():
         for r in report.failures
         if r.check == "backward_reference" and "dtype='float32'" in r.case
     ]
+
+
+def test_a_framework_not_implemented_error_is_a_failure_not_a_skip(torch_grl):
+    """A custom Function without a forward-mode rule fails forward mode (torch raises
+    NotImplementedError); only a method the adapter lacks is "not applicable"."""
+    import torch
+
+    class NoJvp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, lambda_):
+            return torch_grl(x, lambda_)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    report = check("torch", NoJvp.apply, only=("forward_mode", "layer_state"))
+    failed = [r for r in report.results if r.case.startswith("method='forward_ad'")]
+    assert failed and all(r.status == "failed" for r in failed)
+    assert "NotImplementedError" in failed[0].reason
+    assert {r.status for r in report.results if r.check == "layer_state"} == {"not applicable"}
