@@ -215,3 +215,14 @@ def test_lambda_zero_is_probed_with_one_and_restored():
     assert report.ok, str(report)
     assert report.lambdas == (1.0,)  # λ = schedule(0) = 0 reveals no sign
     assert float(model.get_layer("grl").lambda_.numpy()) == 0.0
+
+
+def test_second_fit_with_the_monitor_reuses_the_traced_step():
+    model = compile_for_fit(dann(0.25))
+    x, y = fit_data()
+    monitor = GRLMonitor(thresholds=core.Thresholds())
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    traced = model.train_function
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    assert model.train_function is traced
+    assert monitor.last["grl/grad_ratio"] == pytest.approx(0.25, rel=1e-6)

@@ -125,6 +125,8 @@ class GRLMonitor(keras.callbacks.Callback):
         self.thresholds = thresholds
         self.last: dict[str, float] = {}
         self._taps: _Taps | None = None
+        self._traced: Any = None  # the train function traced with the taps
+        self._seen = [0.0] * _SUMS  # the taps' sums at the last batch (they only grow)
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.layer is None:
@@ -142,16 +144,22 @@ class GRLMonitor(keras.callbacks.Callback):
             thresholds=self.thresholds,
         )
         if keras.backend.backend() == "tensorflow":
-            self._taps = _Taps(self.layer)
+            if self._taps is None or self._taps.layer is not self.layer:
+                self._taps = _Taps(self.layer)
             self._taps.install()
-            # The train function is traced at its first call: rebuild it with the taps.
-            self.model.make_train_function(force=True)
+            if self.model.train_function is not self._traced:
+                # The train function is traced at its first call: rebuild it with the taps
+                # (once: later fits with this monitor reuse it).
+                self.model.make_train_function(force=True)
+                self._traced = self.model.train_function
+            self._seen = self._taps.sums.numpy().tolist()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         sums = [math.nan] * _SUMS
         if self._taps is not None:
-            sums = self._taps.sums.numpy().tolist()
-            self._taps.sums.assign(np.zeros(_SUMS))
+            total = self._taps.sums.numpy().tolist()
+            sums = [now - before for now, before in zip(total, self._seen, strict=True)]
+            self._seen = total
         logs = {} if logs is None else logs
         in_norm, out_norm = math.sqrt(sums[0]), math.sqrt(sums[1])
         ratio, cosine = core.ratios(in_norm, out_norm, sums[2])
@@ -182,9 +190,9 @@ class GRLMonitor(keras.callbacks.Callback):
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self._taps is not None:
+            # The traced train function keeps its taps (a few scalar ops) until Keras
+            # rebuilds it; eager calls of the layer no longer go through them.
             self._taps.remove()
-            self._taps = None
-            self.model.make_train_function(force=True)
         self.diagnostics.end_run(int(_read(self.layer.step)))
 
 

@@ -1,0 +1,321 @@
+"""What the diagnostics monitor costs: one DANN training step with the monitor off and on.
+
+The step is the demo's digits DANN (two 3×3 conv + 2×2 max-pool blocks of 16 and 32
+channels, a 64-unit feature layer, a 10-way label head and a 64-unit domain head on 16×16×3
+images; 32 source + 32 target images per step), in each framework:
+
+* torch: eager ``zero_grad``, forward, backward, ``optimizer.step()``, ``step_all``; "on"
+  adds a :class:`grl.backends.torch.diagnostics.Monitor` (``domain()`` and ``collect()``
+  every step);
+* jax: one ``jax.jit`` update (optax-free SGD); "on" computes ``reversal_metrics`` in the
+  same jitted function and passes them to a host ``Monitor`` every step;
+* keras (TensorFlow backend): ``model.fit`` over 32 batches; "on" adds ``GRLMonitor``.
+
+"off" is the step without any monitor (a layer without a monitor has no hook at all).
+Samples of the two variants are interleaved and timed in CPU time; the cost is the median
+of the paired per-round ratios. Run: ``nice -n 19 python -m benchmarks.diagnostics_cost``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+BATCH, IMAGE, CLASSES = 32, 16, 10
+REPEATS, MIN_SAMPLE_S = 15, 0.3
+FRAMEWORKS = ("torch", "jax", "keras")
+
+
+def data(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal((2 * BATCH, IMAGE, IMAGE, 3)).astype("float32")
+    return {
+        "images": images,
+        "labels": rng.integers(0, CLASSES, BATCH).astype("int64"),
+        "domains": np.repeat([0.0, 1.0], BATCH).astype("float32"),
+    }
+
+
+def sample(cases: dict[str, Callable[[], None]]) -> dict[str, list[float]]:
+    """Interleaved samples (seconds per call, CPU time) of every case."""
+    calls = {}
+    for name, case in cases.items():
+        case()
+        n, elapsed = 1, 0.0
+        while elapsed < MIN_SAMPLE_S:
+            start = time.process_time()
+            for _ in range(n):
+                case()
+            elapsed = time.process_time() - start
+            n = n if elapsed >= MIN_SAMPLE_S else n * 2
+        calls[name] = n
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    for repeat in range(REPEATS):
+        for name in names[repeat % 2 :] + names[: repeat % 2]:
+            start = time.process_time()
+            for _ in range(calls[name]):
+                cases[name]()
+            samples[name].append((time.process_time() - start) / calls[name])
+    return samples
+
+
+def torch_cases() -> dict[str, Callable[[], None]]:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    from grl.backends.torch.diagnostics import Monitor
+    from grl.core import schedules
+    from grl.torch import GradientReversal, step_all
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    batch = {k: torch.from_numpy(v) for k, v in data().items()}
+    batch["images"] = batch["images"].permute(0, 3, 1, 2).contiguous()
+
+    def model() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.ModuleDict(
+            {
+                "features": nn.Sequential(
+                    nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(),
+                ),
+                "label": nn.Linear(64, CLASSES),
+                "grl": GradientReversal(schedules.dann(total_steps=10**9)),
+                "domain": nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)),
+            }
+        )  # fmt: skip
+
+    def step_for(net: nn.Module, monitor: Monitor | None) -> Callable[[], None]:
+        optimizer = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+
+        def step() -> None:
+            optimizer.zero_grad()
+            features = net["features"](batch["images"])
+            logits = net["domain"](net["grl"](features)).squeeze(1)
+            loss = F.cross_entropy(
+                net["label"](features[:BATCH]), batch["labels"]
+            ) + F.binary_cross_entropy_with_logits(logits, batch["domains"])
+            loss.backward()
+            optimizer.step()
+            step_all(net)
+            if monitor is not None:
+                monitor.domain(logits, batch["domains"])
+                monitor.collect()
+
+        return step
+
+    off, on = model(), model()
+    return {"off": step_for(off, None), "on": step_for(on, Monitor(on["grl"]))}
+
+
+def jax_cases() -> dict[str, Callable[[], None]]:
+    import jax
+    import jax.numpy as jnp
+
+    from grl.backends.jax.diagnostics import Monitor, reversal_metrics
+    from grl.core import schedules as core_schedules
+    from grl.jax import gradient_reversal, schedules
+
+    schedule = schedules.dann(total_steps=10**9)
+    batch = {k: jnp.asarray(v) for k, v in data().items()}
+    rng = np.random.default_rng(0)
+
+    def dense(n_in: int, n_out: int) -> dict:
+        scale = np.sqrt(2.0 / n_in)
+        w = (rng.standard_normal((n_in, n_out)) * scale).astype("float32")
+        return {"w": jnp.asarray(w), "b": jnp.zeros(n_out)}
+
+    def conv(c_in: int, c_out: int) -> dict:
+        scale = np.sqrt(2.0 / (9 * c_in))
+        w = (rng.standard_normal((3, 3, c_in, c_out)) * scale).astype("float32")
+        return {"w": jnp.asarray(w), "b": jnp.zeros(c_out)}
+
+    params = {
+        "c0": conv(3, 16), "c1": conv(16, 32), "f": dense(32 * 16, 64),
+        "y": dense(64, CLASSES), "d0": dense(64, 64), "d1": dense(64, 1),
+    }  # fmt: skip
+
+    def block(p: dict, x: jax.Array) -> jax.Array:
+        x = jax.lax.conv_general_dilated(
+            x, p["w"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        x = jax.nn.relu(x + p["b"])
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def features(p: dict, images: jax.Array) -> jax.Array:
+        x = block(p["c1"], block(p["c0"], images)).reshape(images.shape[0], -1)
+        return jax.nn.relu(x @ p["f"]["w"] + p["f"]["b"])
+
+    def domain_head(p: dict, r: jax.Array) -> jax.Array:
+        return (jax.nn.relu(r @ p["d0"]["w"] + p["d0"]["b"]) @ p["d1"]["w"] + p["d1"]["b"])[:, 0]
+
+    def bce(logits: jax.Array, labels: jax.Array) -> jax.Array:
+        return jnp.mean(jnp.logaddexp(0.0, logits) - labels * logits)
+
+    def label_loss(p: dict, f: jax.Array) -> jax.Array:
+        log_p = jax.nn.log_softmax(f[:BATCH] @ p["y"]["w"] + p["y"]["b"])
+        return -jnp.mean(jnp.take_along_axis(log_p, batch["labels"][:, None], axis=1))
+
+    def loss(p: dict, step: jax.Array) -> tuple[jax.Array, tuple]:
+        f = features(p, batch["images"])
+        lam = schedule(step)
+        logits = domain_head(p, gradient_reversal(f, lam))
+        return label_loss(p, f) + bce(logits, batch["domains"]), (f, logits, lam)
+
+    def update(p: dict, step: jax.Array, monitored: bool) -> tuple:
+        grads, (f, logits, lam) = jax.grad(loss, has_aux=True)(p, step)
+        new = jax.tree.map(lambda a, g: a - 1e-3 * g, p, grads)
+        metrics = {}
+        if monitored:
+            metrics = reversal_metrics(
+                lambda r: bce(domain_head(p, r), batch["domains"]),
+                f, lam, step,
+                label_loss=lambda x: label_loss(p, x),
+                domain_logits=logits, domain_labels=batch["domains"],
+            )  # fmt: skip
+        return new, step + 1, metrics
+
+    jitted = {flag: jax.jit(lambda p, s, flag=flag: update(p, s, flag)) for flag in (False, True)}
+    monitor = Monitor(core_schedules.dann(total_steps=10**9))
+    state = {False: (params, jnp.int32(0)), True: (params, jnp.int32(0))}
+
+    def step_for(flag: bool) -> Callable[[], None]:
+        def step() -> None:
+            p, s, metrics = jitted[flag](*state[flag])
+            state[flag] = (p, s)
+            if flag:
+                monitor.update(metrics)
+            else:
+                jax.block_until_ready(p)
+
+        return step
+
+    return {"off": step_for(False), "on": step_for(True)}
+
+
+def keras_cases() -> dict[str, Callable[[], None]]:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    from grl.backends.keras.diagnostics import GRLMonitor
+    from grl.core import schedules
+    from grl.keras import GradientReversal, GradientReversalScheduler
+
+    batches = 32
+    arrays = data()
+    images = np.tile(arrays["images"], (batches, 1, 1, 1))
+    labels = np.tile(np.concatenate([arrays["labels"], arrays["labels"]]), batches)
+    domains = np.tile(arrays["domains"], batches)
+
+    def model() -> keras.Model:
+        keras.utils.set_random_seed(0)
+        x = keras.Input((IMAGE, IMAGE, 3))
+        h = keras.layers.MaxPooling2D()(
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu")(x)
+        )
+        h = keras.layers.MaxPooling2D()(
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
+        )
+        f = keras.layers.Dense(64, activation="relu")(keras.layers.Flatten()(h))
+        r = GradientReversal(schedules.dann(total_steps=10**9))(f)
+        d = keras.layers.Dense(1)(keras.layers.Dense(64, activation="relu")(r))
+        net = keras.Model(
+            x,
+            {
+                "label": keras.layers.Dense(CLASSES, name="label")(f),
+                "domain": keras.layers.Reshape((), name="domain")(d),
+            },
+        )
+        net.compile(
+            optimizer=keras.optimizers.SGD(1e-3, momentum=0.9),
+            loss={
+                "label": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                "domain": keras.losses.BinaryCrossentropy(from_logits=True),
+            },
+        )
+        return net  # fmt: skip
+
+    def step_for(monitored: bool) -> Callable[[], None]:
+        net = model()
+        callbacks = [GradientReversalScheduler()]
+        if monitored:
+            callbacks.append(GRLMonitor(domain_loss="domain_loss"))
+
+        def fit() -> None:
+            net.fit(
+                images,
+                {"label": labels, "domain": domains},
+                batch_size=2 * BATCH,
+                epochs=1,
+                verbose=0,
+                callbacks=callbacks,
+            )
+
+        return fit
+
+    return {"off": step_for(False), "on": step_for(True)}
+
+
+CASES = {"torch": torch_cases, "jax": jax_cases, "keras": keras_cases}
+
+
+def measure(framework: str) -> dict[str, float]:
+    import warnings
+
+    from grl.core.diagnostics import GRLWarning
+
+    warnings.simplefilter("ignore", GRLWarning)  # random data: the domain loss sits at ln 2
+    samples = sample(CASES[framework]())
+    ratios = sorted(on / off for on, off in zip(samples["on"], samples["off"], strict=True))
+    per_call = 32 if framework == "keras" else 1
+    return {
+        "framework": framework,
+        "off_ms": 1e3 * statistics.median(samples["off"]) / per_call,
+        "on_ms": 1e3 * statistics.median(samples["on"]) / per_call,
+        "cost_percent": 100 * (statistics.median(ratios) - 1),
+        "cost_q1_percent": 100 * (statistics.quantiles(ratios, n=4)[0] - 1),
+        "cost_q3_percent": 100 * (statistics.quantiles(ratios, n=4)[2] - 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--framework", choices=FRAMEWORKS)
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args()
+    if args.framework:
+        print(json.dumps(measure(args.framework)))
+        return
+    results = []
+    for framework in FRAMEWORKS:  # one process each: no framework shares threads with another
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>9}  (q1, q3)")
+    for r in results:
+        quartiles = f"({r['cost_q1_percent']:.1f}%, {r['cost_q3_percent']:.1f}%)"
+        print(
+            f"{r['framework']:<10}{r['off_ms']:>12.3f}{r['on_ms']:>12.3f}"
+            f"{r['cost_percent']:>8.1f}%  {quartiles}"
+        )
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(results, file, indent=2)
+
+
+if __name__ == "__main__":
+    main()
