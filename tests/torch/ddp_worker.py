@@ -7,7 +7,9 @@ batch, three times:
 * ``resumed``: a fresh model, every rank loads that checkpoint, then trains to STEPS;
 * ``rank0_loads``: only rank 0 loads the model state, while rank 1's GRL sits at another
   step; DDP's broadcast at construction must bring rank 1's λ and step count (and the
-  module's host copy of the step) to rank 0's.
+  module's host copy of the step) to rank 0's;
+* ``broadcast``: as ``rank0_loads``, with the buffers sent by ``dist.broadcast``, then one
+  ``step()``.
 
 Records gradients after all-reduce, λ, step counts and final parameters in ``rank<r>.pt``.
 """
@@ -95,6 +97,21 @@ def main(rank: int, outdir: Path) -> None:
         record["start"] = (model.grl.lambda_.clone(), int(model.grl.step_count))
         train(ddp, optimizer, batches[RESUME_AT:], rank, record)
         record["final"] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    # dist.broadcast writes buffers without bumping their version counters: a step cache
+    # keyed on them went stale, and rank 1 then stepped from its own old position.
+    model, _ = fresh(seed=1 + rank)
+    if rank == 0:
+        model.load_state_dict(
+            torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+        )
+    else:
+        for _ in range(3):
+            model.grl.step()
+    for buffer in model.buffers():
+        dist.broadcast(buffer, src=0)
+    model.grl.step()
+    results["broadcast"] = (model.grl.lambda_.clone(), int(model.grl.step_count))
 
     torch.save(results, outdir / f"rank{rank}.pt")
     dist.barrier()

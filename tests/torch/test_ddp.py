@@ -141,3 +141,7 @@ def test_ddp_matches_single_process_and_resumes_from_a_rank_0_checkpoint(tmp_pat
     check_lambda_and_step_in_sync(ranks, reference)
     check_resume_from_rank_0(ranks, "resumed")  # every rank loads the checkpoint
     check_resume_from_rank_0(ranks, "rank0_loads")  # DDP's broadcast carries it to rank 1
+    expected = float32_value(ddp_worker.SCHEDULE(ddp_worker.RESUME_AT + 1))
+    for rank in ranks:  # dist.broadcast, then step(): every rank at the same step and λ
+        assert rank["broadcast"][1] == ddp_worker.RESUME_AT + 1
+        assert_same_bits(rank["broadcast"][0], expected)

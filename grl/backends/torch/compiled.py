@@ -32,4 +32,9 @@ def compiled_reverse(x: torch.Tensor, lambda_: torch.Tensor, mutable: bool) -> t
     """:func:`grl.backends.torch.functions.reverse` in traced code."""
     if transform_drops_custom_rules():
         return eager_reverse_from_compiled(x, lambda_, mutable)
+    if mutable:
+        # As in eager code: a holder of λ's memory that GradientReversal sees while the
+        # backward is pending (AOTAutograd saves λ itself instead, which it sees too;
+        # backend="eager" keeps this alias and would otherwise read λ at backward time).
+        lambda_ = lambda_.detach()
     return Reversal.apply(x, lambda_)

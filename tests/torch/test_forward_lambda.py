@@ -1,0 +1,48 @@
+"""The backward uses the λ of its forward, whatever runs between them (issue #13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.backends import require
+
+grl_torch = require("torch")
+
+import torch  # noqa: E402
+
+
+@pytest.mark.parametrize("backend", ["eager", "aot_eager", "inductor"])
+@pytest.mark.parametrize("change", ["set_lambda", "step"])
+def test_a_lambda_change_before_a_compiled_backward_is_not_seen_by_it(backend, change):
+    """inductor and aot_eager raised "modified by an inplace operation"; backend="eager"
+    silently used the new λ."""
+    torch.compiler.reset()
+    layer = grl_torch.GradientReversal(0.5)
+
+    @torch.compile(backend=backend, fullgraph=True)
+    def loss(x: torch.Tensor) -> torch.Tensor:
+        return (layer(x) * x).sum()
+
+    x = torch.ones(3, requires_grad=True)
+    pending = loss(x)
+    if change == "step":
+        layer.set_lambda(1.0)
+        layer.step()
+    else:
+        layer.set_lambda(1.0)
+    pending.backward()
+    assert torch.equal(x.grad, torch.full((3,), 0.5))  # x·(−0.5) + x, with the old λ
+    x.grad = None
+    loss(x).backward()  # the next forward uses the new λ
+    assert torch.equal(x.grad, torch.zeros(3))
+
+
+def test_a_compiled_training_loop_keeps_lambda_in_place_when_nothing_holds_it():
+    torch.compiler.reset()
+    layer = grl_torch.GradientReversal(0.5)
+    compiled = torch.compile(lambda x: layer(x).sum(), backend="aot_eager", fullgraph=True)
+    x = torch.ones(3, requires_grad=True)
+    compiled(x).backward()
+    address = layer.lambda_.data_ptr()
+    layer.set_lambda(2.0)
+    assert layer.lambda_.data_ptr() == address  # CUDA graphs replay from this address
