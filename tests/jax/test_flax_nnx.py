@@ -213,3 +213,18 @@ def test_dann_training_step_reverses_the_domain_gradient_into_the_features():
 def _losses_without_grl(model: DANN, x, d) -> jax.Array:
     domain = model.domain_head(jnp.tanh(model.features(x)))[:, 0]
     return jnp.mean(jnp.logaddexp(0.0, domain) - d * domain)
+
+
+@pytest.mark.parametrize("policy", [None, jax.checkpoint_policies.nothing_saveable])
+def test_the_backward_uses_the_lambda_of_its_forward_under_remat(policy):
+    layer = GradientReversal(schedules.linear(2, lo=0.5, hi=1.5))
+    x, g = jnp.asarray(sample("float32", (4,), 60)), jnp.asarray(sample("float32", (4,), 61))
+    graphdef, state = nnx.split(layer)
+    forward = jax.checkpoint(lambda s, v: nnx.merge(graphdef, s)(v) * 1.0, policy=policy)
+    _, pullback = jax.vjp(forward, state, x)
+    layer.advance()  # λ: 0.5 -> 1.0 between the forward and the backward
+    assert float(layer.lambda_[...]) == 1.0
+    assert_same_bits(pullback(g)[1], reference_grad(g, np.float32(0.5)))
+    recomputed = nnx.remat(lambda m, v: m(v) * 1.0, policy=policy)
+    grads = nnx.grad(lambda m, v: jnp.sum(g * recomputed(m, v)), argnums=1)(layer, x)
+    assert_same_bits(grads, reference_grad(g, np.float32(1.0)))
