@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from typing import Any
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+    # The checks build a fresh tf.function per case on purpose; TF warns about retracing.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         callable_adapter(args.framework)
     except ImportError as error:
