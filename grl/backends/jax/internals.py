@@ -108,7 +108,9 @@ def _define_primitive() -> Any:
     primitive = Primitive("gradient_reversal")
 
     def abstract_eval(x: Any, lambda_: Any) -> Any:
-        if not _broadcasts_to(lambda_.shape, x.shape):
+        # λ is 0-d, or batched so that it broadcasts against x. Shapes are compared by
+        # rank only: under jax.export dimensions may be symbolic.
+        if lambda_.ndim > x.ndim:
             raise ValueError(f"internal: λ of shape {lambda_.shape} for x of shape {x.shape}")
         return x  # same shape, dtype, weak type and sharding
 
@@ -146,21 +148,3 @@ def _define_primitive() -> Any:
     batching.primitive_batchers[primitive] = batch
     ad.primitive_transposes[primitive] = transpose
     return primitive
-
-
-def _broadcasts_to(small: tuple[Any, ...], shape: tuple[Any, ...]) -> bool:
-    """Whether ``small`` broadcasts to ``shape`` without growing it; dimensions may be
-    symbolic (``jax.export``), which ``np.broadcast_shapes`` cannot compare."""
-    if len(small) > len(shape):
-        return False
-    return all(
-        (isinstance(a, int) and a == 1) or a is b or _same_dim(a, b)
-        for a, b in zip(small, shape[len(shape) - len(small) :], strict=True)
-    )
-
-
-def _same_dim(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:  # a symbolic comparison JAX cannot decide
-        return False
