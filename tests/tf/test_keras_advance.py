@@ -47,7 +47,8 @@ def test_eager_advance_gives_the_host_values_bit_for_bit(schedule, monkeypatch) 
     for _ in steps:
         layer.advance()
         seen.append(layer.lambda_.numpy())
-    assert_same_bits(np.asarray(seen), np.asarray(lambda_history(schedule, steps), np.float32))
+    expected = lambda_history(schedule, range(1, len(steps) + 1))  # λ = s(step) after each
+    assert_same_bits(np.asarray(seen), np.asarray(expected, np.float32))
     assert int(layer.step.numpy()) == len(steps)
 
 
@@ -58,7 +59,7 @@ def test_float64_policy_gets_the_float64_host_values() -> None:
     for _ in range(302):
         layer.advance()
         seen.append(layer.lambda_.numpy())
-    assert_same_bits(np.asarray(seen), np.asarray([schedule(k) for k in range(302)]))
+    assert_same_bits(np.asarray(seen), np.asarray([schedule(k) for k in range(1, 303)]))
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
@@ -69,11 +70,12 @@ def test_advance_inside_the_train_step_traces_once_over_1000_steps(jit_compile: 
 
     @tf.function(jit_compile=jit_compile)
     def train_step(x: tf.Tensor, g: tf.Tensor) -> tf.Tensor:
-        layer.advance()  # before the forward pass, as outside
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x)
-        return tape.gradient(y, x, output_gradients=g)
+        grad = tape.gradient(y, x, output_gradients=g)
+        layer.advance()  # after the step's update, as outside
+        return grad
 
     xt, gt = tf.constant(x), tf.constant(g)
     grads = [train_step(xt, gt).numpy() for _ in range(1000)]
@@ -86,21 +88,20 @@ def test_advance_inside_the_train_step_traces_once_over_1000_steps(jit_compile: 
 def test_advance_of_several_batches_inside_a_tf_function() -> None:
     schedule = schedules.linear(20)
     layer = GradientReversal(schedule)
-    advance = tf.function(lambda: layer.advance(num_batches=3))
+    advance = tf.function(lambda: layer.advance(steps=3))
     for _ in range(3):
         advance()
     assert int(layer.step.numpy()) == 9
-    assert layer.lambda_.numpy() == np.float32(schedule(6))
+    assert layer.lambda_.numpy() == np.float32(schedule(9))
 
 
-def test_set_lambda_holds_until_the_next_advance() -> None:
+def test_set_lambda_on_a_schedule_is_refused_and_changes_nothing() -> None:
     schedule = schedules.linear(10)
     layer = GradientReversal(schedule)
     layer.advance()
-    layer.set_lambda(5.0)
-    assert layer.lambda_.numpy() == 5.0 and int(layer.step.numpy()) == 1
-    layer.advance()
-    assert layer.lambda_.numpy() == np.float32(schedule(1))
+    with pytest.raises(RuntimeError, match="follows the schedule linear"):
+        layer.set_lambda(5.0)
+    assert layer.lambda_.numpy() == np.float32(schedule(1)) and int(layer.step.numpy()) == 1
 
 
 def test_fit_with_the_callback_reads_no_weight_on_the_host(monkeypatch) -> None:
@@ -113,7 +114,7 @@ def test_fit_with_the_callback_reads_no_weight_on_the_host(monkeypatch) -> None:
               callbacks=[grl_tf.GradientReversalScheduler()])  # fmt: skip
     layer = model.layers[0]
     assert int(layer.step.numpy()) == 8
-    assert layer.lambda_.numpy() == np.float32(schedule(7))
+    assert layer.lambda_.numpy() == np.float32(schedule(8))
 
 
 class Exported(tf.Module):
@@ -169,20 +170,20 @@ def test_advance_in_a_stateless_scope_only_records_its_updates() -> None:
     layer.advance()  # the eager compiled update exists from now on
     with keras.StatelessScope() as scope:
         layer.advance()
-    assert int(layer.step.numpy()) == 1 and layer.lambda_.numpy() == np.float32(schedule(0))
+    assert int(layer.step.numpy()) == 1 and layer.lambda_.numpy() == np.float32(schedule(1))
     assert int(scope.get_current_value(layer.step)) == 2
-    assert scope.get_current_value(layer.lambda_).numpy() == np.float32(schedule(1))
+    assert scope.get_current_value(layer.lambda_).numpy() == np.float32(schedule(2))
 
 
 def test_the_compiled_update_does_not_keep_a_layer_alive() -> None:
     import gc
     import weakref
 
-    from grl.backends.keras.layer import _GRAPH_ADVANCE
+    from grl.backends.keras.layer import _EAGER_ADVANCE
 
     layer = GradientReversal(schedules.linear(10))
     layer.advance()
-    assert layer in _GRAPH_ADVANCE
+    assert layer in _EAGER_ADVANCE
     alive = weakref.ref(layer)
     del layer
     gc.collect()

@@ -60,7 +60,8 @@ def test_jax_jit_never_retraces_when_lambda_changes(name: str) -> None:
 
 
 def test_advance_inside_jax_jit_follows_the_schedule() -> None:
-    expected = np.asarray(lambda_history(schedules.dann(40, gamma=4.0), range(40)), np.float32)
+    # λ = s(step) after each advance: s(1) ... s(40).
+    expected = np.asarray(lambda_history(schedules.dann(40, gamma=4.0), range(1, 41)), np.float32)
     # With x64 the schedule is evaluated in float64, as on the host: the same bits.
     assert_same_bits(np.asarray(run_backend("jax_x64")["jitted_advance"], np.float32), expected)
     # Without x64, a traced step leaves float32 only: within a few float32 ulp.
@@ -74,7 +75,7 @@ def test_fit_with_the_callback_follows_the_schedule(result) -> None:
     fit = result["fit"]
     assert fit["seen"] == expected
     assert fit["step"] == 12  # validation and predict did not advance
-    assert_same_bits(decode(fit["lambda"]), np.float32(expected[-1]))
+    assert_same_bits(decode(fit["lambda"]), np.float32(schedule(12)))  # λ = s(n) after n
     assert_same_bits(decode(fit["kernel"]), np.full((1, 1), cumulative_float32(expected)))
 
 

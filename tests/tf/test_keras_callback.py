@@ -69,7 +69,7 @@ def test_fit_follows_the_schedule_batch_by_batch(jit_compile: bool) -> None:
     expected = lambda_history(schedule, range(12))
     assert probe.seen == expected
     assert layer.current_step() == 12  # validation batches did not count
-    assert_same_bits(layer.lambda_.numpy(), np.float32(expected[-1]))
+    assert_same_bits(layer.lambda_.numpy(), np.float32(schedule(12)))  # λ = s(n) after n
     assert_same_bits(model.layers[0].kernel.numpy()[0, 0], cumulative_float32(expected))
 
 
@@ -85,7 +85,7 @@ def test_inference_never_advances() -> None:
     model(ones, training=True)
     model(ones, training=False)
     assert layer.current_step() == 3
-    assert layer.lambda_.numpy() == np.float32(0.2)
+    assert layer.lambda_.numpy() == np.float32(0.3)
 
 
 def test_every_layer_is_advanced_nested_ones_included() -> None:
@@ -99,7 +99,7 @@ def test_every_layer_is_advanced_nested_ones_included() -> None:
     layers = {layer.name: layer for layer in find_gradient_reversal_layers(model)}
     scheduled, fixed = layers["a"], layers["b"]
     assert scheduled.current_step() == fixed.current_step() == 3
-    assert scheduled.lambda_.numpy() == np.float32(0.5)  # linear(4) at step 2
+    assert scheduled.lambda_.numpy() == np.float32(0.75)  # linear(4) at step 3
     assert fixed.lambda_.numpy() == np.float32(0.5)  # a fixed λ is never touched
 
 

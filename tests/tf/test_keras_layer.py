@@ -67,26 +67,27 @@ def test_advance_follows_schedule_on_the_host() -> None:
     for _ in range(4):
         layer.advance()
         seen.append(layer.lambda_.numpy())
-    assert seen == [np.float32(schedule(step)) for step in range(4)]
-    layer.advance(num_batches=3)
-    assert layer.current_step() == 7 and layer.lambda_.numpy() == np.float32(schedule(4))
+    assert seen == [np.float32(schedule(step)) for step in range(1, 5)]
+    layer.advance(steps=3)
+    assert layer.current_step() == 7 and layer.lambda_.numpy() == np.float32(schedule(7))
+    layer.advance(0)
+    assert layer.current_step() == 7 and layer.lambda_.numpy() == np.float32(schedule(7))
 
 
 def test_advance_with_fixed_lambda_only_counts_steps() -> None:
     layer = GradientReversal(0.5)
     layer.set_lambda(2.0)
-    layer.advance(num_batches=2)
+    layer.advance(steps=2)
     assert layer.current_step() == 2 and float(layer.lambda_.numpy()) == 2.0
 
 
 @pytest.mark.parametrize(
-    ("num_batches", "error"),
-    [(0, ValueError), (-2, ValueError), (1.0, TypeError), (True, TypeError)],
+    ("steps", "error"), [(-2, ValueError), (1.0, TypeError), (True, TypeError)]
 )
-def test_advance_rejects_bad_num_batches(num_batches, error) -> None:
+def test_advance_rejects_bad_steps(steps, error) -> None:
     layer = GradientReversal(schedules.linear(5))
-    with pytest.raises(error, match="num_batches"):
-        layer.advance(num_batches)
+    with pytest.raises(error, match="steps must be an int >= 0"):
+        layer.advance(steps)
     assert layer.current_step() == 0
 
 
@@ -196,10 +197,10 @@ def test_keras_file_round_trip_without_custom_objects(kind: str, tmp_path) -> No
     loaded_layer = the_grl(loaded)
     assert loaded_layer is not layer and loaded_layer.schedule == schedule
     assert loaded_layer.current_step() == 7
-    assert_same_bits(loaded_layer.lambda_.numpy(), np.float32(schedule(6)))
+    assert_same_bits(loaded_layer.lambda_.numpy(), np.float32(schedule(7)))
     assert_same_bits(domain_gradient(loaded, x, g), grad)
     loaded_layer.advance()  # the schedule continues from the restored step
-    assert loaded_layer.lambda_.numpy() == np.float32(schedule(7))
+    assert loaded_layer.lambda_.numpy() == np.float32(schedule(8))
 
 
 @pytest.fixture
@@ -248,7 +249,7 @@ def test_mixed_precision_model_trains(global_policy: str) -> None:
     )
     assert np.isfinite(history.history["loss"]).all()
     assert the_grl(model).current_step() == 2
-    assert the_grl(model).lambda_.numpy() == np.float32(0.25)
+    assert the_grl(model).lambda_.numpy() == np.float32(0.5)
 
 
 def test_float64_policy_keeps_lambda_in_float64() -> None:
@@ -310,7 +311,7 @@ def test_bad_lambda_in_hand_edited_keras_file(value, error, text, tmp_path) -> N
 
 
 def test_keras_learning_rate_schedule_is_not_a_lambda_schedule() -> None:
-    with pytest.raises(TypeError, match=r"only schedules from grl\.core\.schedules"):
+    with pytest.raises(TypeError, match="a callable that is not a grl schedule"):
         GradientReversal(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9))
 
 
@@ -341,3 +342,81 @@ def test_mask_passes_through() -> None:
     reversed_embedding = GradientReversal()(embedded)
     mask = reversed_embedding._keras_mask
     assert mask is not None and mask.numpy().tolist() == [[True, True, False, False]]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [tf.constant(0.25), tf.constant(0.25, tf.float64), tf.Variable(0.25), keras.Variable(0.25)],
+    ids=["float32", "float64", "tf-variable", "keras-variable"],
+)
+def test_set_lambda_takes_a_0d_floating_tensor(value) -> None:
+    layer = GradientReversal(0.5)
+    layer.set_lambda(value)
+    assert layer.lambda_.numpy() == np.float32(0.25)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "words"),
+    [
+        (tf.constant(1), TypeError, "int32 is not a real floating dtype"),
+        (tf.constant([0.5]), ValueError, "must be a 0-d"),
+        (tf.constant(-0.5), ValueError, "must be >= 0"),
+    ],
+    ids=["int", "rank-1", "negative"],
+)
+def test_set_lambda_refuses_bad_tensors(value, error, words) -> None:
+    layer = GradientReversal(0.5)
+    with pytest.raises(error, match=words):
+        layer.set_lambda(value)
+    assert layer.lambda_.numpy() == np.float32(0.5)
+
+
+def test_set_lambda_inside_a_tf_function_asks_for_an_assignment() -> None:
+    layer = GradientReversal(0.5)
+    with pytest.raises(TypeError, match=r"assign to layer\.lambda_ instead"):
+        tf.function(lambda value: layer.set_lambda(value))(tf.constant(0.25))
+
+
+@pytest.mark.parametrize(
+    ("weights", "words"),
+    [
+        ([np.float32(-1.0), np.int64(0)], "invalid saved lambda_: lambda_ must be >= 0"),
+        ([np.float32(np.nan), np.int64(0)], "must be finite"),
+        ([np.float32(0.5), np.int64(-4)], "invalid saved step: must be >= 0"),
+    ],
+    ids=["negative-lambda", "nan-lambda", "negative-step"],
+)
+def test_set_weights_refuses_a_forbidden_state(weights, words) -> None:
+    layer = GradientReversal(0.5)
+    model = keras.Sequential([keras.Input((2,)), layer])
+    for target in (layer, model):
+        with pytest.raises(ValueError, match=words):
+            layer.set_weights(weights) if target is layer else load_state(model, weights)
+    assert layer.lambda_.numpy() == np.float32(0.5) and layer.current_step() == 0
+
+
+def load_state(model: keras.Model, weights: list) -> None:
+    """``model.load_weights`` of a weights file written with these λ and step."""
+    import tempfile
+
+    source = keras.Sequential([keras.Input((2,)), GradientReversal(0.5)])
+    for variable, value in zip(source.layers[0].weights, weights, strict=True):
+        variable.assign(value)  # unguarded on purpose: a file from elsewhere
+    with tempfile.TemporaryDirectory() as folder:
+        source.save_weights(f"{folder}/bad.weights.h5")
+        model.load_weights(f"{folder}/bad.weights.h5")
+
+
+def test_keras_file_with_a_negative_lambda_is_refused(tmp_path) -> None:
+    model = keras.Sequential([keras.Input((2,)), GradientReversal(0.5)])
+    model.layers[0].lambda_.assign(-1.0)  # unguarded on purpose: a file from elsewhere
+    model.save(tmp_path / "bad.keras")
+    with pytest.raises(ValueError, match="invalid saved lambda_"):
+        keras.models.load_model(tmp_path / "bad.keras")
+
+
+def test_loading_recomputes_a_scheduled_lambda_from_the_step() -> None:
+    schedule = schedules.dann(20)
+    layer = GradientReversal(schedule)
+    layer.set_weights([np.float32(0.0), np.int64(5)])
+    assert layer.current_step() == 5 and layer.lambda_.numpy() == np.float32(schedule(5))

@@ -27,7 +27,7 @@ def test_two_replicas_in_sync(result) -> None:
 
 
 def test_lambda_and_step_match_one_device(result) -> None:
-    expected = np.float32(schedules.dann(8, gamma=4.0)(7))
+    expected = np.float32(schedules.dann(8, gamma=4.0)(8))  # λ = s(n) after n batches
     for run in (result["single"], result["mirrored"]):
         assert run["step"] == 8
         assert_same_bits(decode(run["lambda"]), expected)

@@ -1,17 +1,17 @@
 """``GradientReversal``: the GRL as a Keras 3 layer, on every Keras backend.
 
 Forward ``R_λ(x) = x``; backward ``∂L/∂x = ∂L/∂R · cast(−λ, dtype)`` (Ganin & Lempitsky,
-ICML 2015). The layer delegates to the op of the active Keras backend (``grl.backends.tf``,
-``grl.backends.jax`` or ``grl.backends.torch``), so the numerics are the same everywhere.
+ICML 2015). The layer delegates to the op of the active Keras backend, and its λ argument,
+``set_lambda`` and ``advance`` rules are :class:`grl.core.layer.LayerContract`'s: this
+module holds only the Keras mechanics.
 
-λ and the schedule step are non-trainable weights: they are saved with the model, restored
-by ``load_model``/``load_weights``/``BackupAndRestore`` and read as tensors, so changing
-them never retraces or recompiles a step function.
+λ and the step are non-trainable weights: they are saved with the model, restored by
+``load_model``/``load_weights``/``BackupAndRestore`` (validated first) and read as tensors,
+so changing them never retraces or recompiles a step function.
 """
 
 from __future__ import annotations
 
-import numbers
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -19,60 +19,34 @@ from typing import Any
 import keras
 import numpy as np
 
-# Keras has no public test for an active StatelessScope; this is what Variable.assign uses.
-from keras.src.backend.common.stateless_scope import in_stateless_scope
-
+from grl.backends.keras import internals
 from grl.backends.keras.dispatch import reversal_op
-from grl.backends.keras.lambda_arg import lambda_config, parse_lambda
 from grl.backends.keras.schedule_ops import float64_available, scheduled_lambda
-from grl.core import lambda_ as spec
-from grl.core import schedules
+from grl.core import lambda_ as checks
+from grl.core import layer as contract
 
-#: Each layer's ``advance`` as one compiled TensorFlow call, for eager callers. Kept out of
+#: Each layer's ``_advance`` as one compiled TensorFlow call, for eager callers. Kept out of
 #: the layer's attributes: a ``tf.function`` attribute would be exported with a SavedModel.
-_GRAPH_ADVANCE: weakref.WeakKeyDictionary[Any, Callable[[int], None]] = weakref.WeakKeyDictionary()
-
-
-def _is_differentiable_dtype(dtype: Any) -> bool:
-    name = keras.backend.standardize_dtype(dtype)
-    return "float" in name or name.startswith("complex")
+_EAGER_ADVANCE: weakref.WeakKeyDictionary[Any, Callable[[int], None]] = weakref.WeakKeyDictionary()
 
 
 def check_input_dtype(inputs: Any) -> None:
     """The GRL only makes sense on floating inputs: anything else carries no gradient."""
     dtype = getattr(inputs, "dtype", None)
-    if dtype is None or not _is_differentiable_dtype(dtype):
+    name = None if dtype is None else keras.backend.standardize_dtype(dtype)
+    if name is None or not ("float" in name or name.startswith("complex")):
         raise TypeError(
             f"GradientReversal inputs must be a floating (or complex) tensor; got dtype "
-            f"{dtype if dtype is None else keras.backend.standardize_dtype(dtype)!r}: "
-            f"{spec.describe(inputs)}"
+            f"{name!r}: {checks.describe(inputs)}"
         )
 
 
-def check_num_batches(num_batches: Any) -> int:
-    if isinstance(num_batches, (bool, np.bool_)) or not isinstance(
-        num_batches, (numbers.Integral, np.integer)
-    ):
-        raise TypeError(
-            f"num_batches must be an int >= 1; got {num_batches!r} of type "
-            f"{type(num_batches).__name__}"
-        )
-    if num_batches < 1:
-        raise ValueError(f"num_batches must be >= 1; got {num_batches!r}")
-    return int(num_batches)
-
-
-def _exact_constant(value: float) -> Any:
-    """An initializer that rounds ``value`` once, straight to the variable's dtype.
-
-    ``keras.initializers.Constant`` goes through a float32 tensor first, which would round a
-    float64 λ to float32.
-    """
+def _exact_constant(value: float) -> Callable[..., np.ndarray]:
+    """An initializer that rounds ``value`` once, straight to the variable's dtype
+    (``keras.initializers.Constant`` goes through float32 first)."""
 
     def initializer(shape: Any, dtype: Any = None) -> np.ndarray:
-        return np.full(shape, value, dtype=np.float64).astype(
-            keras.backend.standardize_dtype(dtype)
-        )
+        return np.full(shape, value, np.float64).astype(keras.backend.standardize_dtype(dtype))
 
     return initializer
 
@@ -87,144 +61,145 @@ def _is_traced(value: Any) -> bool:
 
 
 def _assigns_eager_tf_variables() -> bool:
-    """Whether an assignment now writes a TensorFlow variable eagerly: not inside a graph,
-    and not inside a ``StatelessScope``, which collects assignments instead."""
+    """Whether an assignment now writes TensorFlow variables eagerly (not in a graph, not
+    collected by a ``StatelessScope``)."""
     if keras.backend.backend() != "tensorflow":
         return False
     import tensorflow as tf
 
-    return tf.executing_eagerly() and not in_stateless_scope()
+    return tf.executing_eagerly() and not internals.maybe_in_stateless_scope()
 
 
 @keras.saving.register_keras_serializable(package="grl")
-class GradientReversal(keras.layers.Layer):
+class GradientReversal(contract.LayerContract, keras.layers.Layer):
     """Gradient reversal layer: identity forward, gradient times −λ backward.
 
     Args:
-        lambda_: a number ≥ 0 (fixed λ), a schedule from :mod:`grl.core.schedules`, or such
-            a schedule's config dict. A scheduled λ starts at ``schedule(0)`` and follows
-            ``schedule(step)`` as :class:`GradientReversalScheduler` (or :meth:`advance`)
-            moves ``step`` on, one step per training batch.
+        lambda_: a number ≥ 0 or a 0-d floating tensor (fixed λ), a schedule from
+            :mod:`grl.core.schedules`, or such a schedule's config dict. A scheduled λ
+            starts at ``schedule(0)`` and is ``schedule(step)`` after each
+            :meth:`advance` (:class:`GradientReversalScheduler` advances once per batch).
         **kwargs: standard Keras layer arguments (``name``, ``dtype``, ...).
 
-    Weights (non-trainable, saved with the model):
-        ``lambda_``: 0-d float32 (float64 under a float64 policy), read by the op as a
-        tensor. Under ``mixed_float16``/``mixed_bfloat16`` it stays float32 and is cast
-        to the gradient's dtype at the multiply, as the numerics rule says.
-        ``step``: 0-d int64 (int32 on JAX without x64), the number of training batches
-        the schedule has advanced.
+    Weights (non-trainable, saved with the model): ``lambda_``, 0-d float32 (float64 under
+    a float64 policy; float32 under mixed policies, cast to the gradient's dtype at the
+    multiply); ``step``, 0-d int64 (int32 on JAX without x64), the steps taken.
 
-    The layer never casts its input (forward is the identity, bit for bit, whatever the
-    dtype policy), so the gradient it returns has the dtype of its input.
+    The layer never casts its input: its gradient has the dtype of its input.
     """
 
     def __init__(self, lambda_: Any = 1.0, **kwargs: Any) -> None:
-        initial, schedule = parse_lambda(lambda_)
+        initial, schedule = contract.parse_lambda(lambda_, self._read_tensor)
         if kwargs.pop("autocast", False):
             raise ValueError(
                 "GradientReversal does not autocast: its forward pass is the identity and "
                 "must return its input unchanged; got autocast=True"
             )
         super().__init__(autocast=False, **kwargs)
-        self._reversal = reversal_op()
-        self._initial_lambda = initial
         self._schedule = schedule
-        lambda_dtype = "float64" if self.variable_dtype == "float64" else "float32"
+        self._initial_lambda = initial
+        self._reversal = reversal_op()
         self.lambda_ = self.add_weight(
             name="lambda_",
             shape=(),
-            dtype=lambda_dtype,
+            dtype="float64" if self.variable_dtype == "float64" else "float32",
             initializer=_exact_constant(initial),
             trainable=False,
             autocast=False,
         )
+        # Keras' own step counter dtype: int64, or int32 on JAX without x64.
         self.step = self.add_weight(
-            name="step",
-            shape=(),
-            # Keras' own step counter dtype: int64, or int32 on JAX without x64.
-            dtype="int",
-            initializer="zeros",
-            trainable=False,
-            autocast=False,
+            name="step", shape=(), dtype="int", initializer="zeros", trainable=False
         )
         self.supports_masking = True
+        # No build step: the weights exist already, and Keras' build needs a known rank.
+        self.built = True
 
-    @property
-    def schedule(self) -> schedules.Schedule | None:
-        """The λ schedule, or ``None`` when λ is fixed."""
-        return self._schedule
+    # -- the contract's hooks ----------------------------------------------------------
+    @staticmethod
+    def _read_tensor(value: Any) -> float | None:
+        if not (keras.ops.is_tensor(value) or isinstance(value, keras.Variable)):
+            return None
+        name = keras.backend.standardize_dtype(value.dtype)
+        checks.check_floating_dtype("float" in name, name, value)
+        checks.check_rank(tuple(value.shape), value)
+        try:
+            return float(keras.ops.convert_to_numpy(value))
+        except Exception as error:  # a symbolic tensor has no value to copy
+            raise TypeError(
+                f"{checks.ARGUMENT} as a tensor is read once, on the host, so it must be "
+                f"concrete; got {checks.describe(value)}. Inside compiled code, assign to "
+                "layer.lambda_ instead."
+            ) from error
 
-    def set_lambda(self, value: Any) -> None:
-        """Set λ in place (validated). A scheduled layer overwrites it at the next batch."""
-        self.lambda_.assign(spec.validate_lambda_number(value))
+    def _store_lambda(self, value: float) -> None:
+        self.lambda_.assign(value)
 
+    def _advance(self, steps: int) -> None:
+        if not float64_available() and not _is_traced(self.step.value):
+            # float32 could round λ differently from the host: read the step instead.
+            step = self.current_step() + steps
+            self.step.assign(step)
+            if self._schedule is not None:
+                self.lambda_.assign(self._schedule(step))
+        elif _assigns_eager_tf_variables():
+            self._eager_advance()(steps)
+        else:
+            self._advance_in_place(steps)
+
+    # -- Keras mechanics ---------------------------------------------------------------
     def current_step(self) -> int:
         """The ``step`` weight as a Python int (reads the variable on the host)."""
         return int(keras.ops.convert_to_numpy(self.step.value))
 
-    def advance(self, num_batches: int = 1) -> None:
-        """Prepare λ for the next training batch(es), for hand-written training loops.
-
-        ``λ ← schedule(step)`` (scheduled layers only), then ``step ← step + num_batches``.
-        Call it once before each training step; never for inference.
-
-        Both updates are tensor operations on the weights: the schedule is evaluated from
-        ``step`` on its device, in float64, with the host's values (see
-        :mod:`grl.backends.keras.schedule_ops`), and nothing is read back to the host. So
-        ``advance`` may also be called inside a compiled train step, before the forward
-        pass (``tf.function``, with or without XLA; a ``StatelessScope`` under ``jax.jit``):
-        there it adds a few scalar operations to the step and never retraces it. Eagerly on
-        TensorFlow it is one compiled call. On JAX without x64 (no float64), a concrete
-        ``step`` is read and the schedule evaluated on the host instead.
-        """
-        num_batches = check_num_batches(num_batches)
-        if not float64_available() and not _is_traced(self.step.value):
-            # A float32 evaluation could round λ differently from the host's float64 one;
-            # a concrete step can be read instead (JAX without x64 only).
-            self.advance_from(self.current_step(), num_batches)
-        elif _assigns_eager_tf_variables():
-            self._graph_advance()(num_batches)
-        else:
-            self._advance_in_place(num_batches)
-
-    def _advance_in_place(self, num_batches: int) -> None:
+    def _advance_in_place(self, steps: int) -> None:
+        """``step += steps``; ``λ = schedule(step)`` on the device: no host read, so it
+        runs inside compiled steps too (``tf.function``, XLA, ``StatelessScope``)."""
+        self.step.assign_add(steps)
         if self._schedule is not None:
-            self.lambda_.assign(
-                scheduled_lambda(self._schedule, self.step.value, self.lambda_.dtype)
-            )
-        self.step.assign_add(num_batches)
+            value = scheduled_lambda(self._schedule, self.step.value, self.lambda_.dtype)
+            self.lambda_.assign(value)
 
-    def _graph_advance(self) -> Callable[[int], None]:
+    def _eager_advance(self) -> Callable[[int], None]:
         """:meth:`_advance_in_place` as one compiled TensorFlow call, for eager callers."""
-        function = _GRAPH_ADVANCE.get(self)
+        function = _EAGER_ADVANCE.get(self)
         if function is None:
             import tensorflow as tf
 
             from grl.backends.tf.eager_update import EagerUpdate
 
             layer = weakref.ref(self)  # the cache must not keep its key alive
-
-            def advance(num_batches: int) -> None:
-                layer()._advance_in_place(num_batches)
-
-            # XLA rounds float64 a few ulp differently (schedule_ops): only for a float32 λ.
-            # A distributed variable lives on several devices, which one XLA call cannot.
-            xla = self.lambda_.dtype == "float32" and not isinstance(
-                self.step.value, tf.distribute.DistributedValues
-            )
-            function = _GRAPH_ADVANCE[self] = EagerUpdate(advance, xla=xla)
+            # One XLA call cannot update a variable that lives on several devices.
+            xla = not isinstance(self.step.value, tf.distribute.DistributedValues)
+            function = EagerUpdate(lambda steps: layer()._advance_in_place(steps), xla=xla)
+            _EAGER_ADVANCE[self] = function
         return function
 
-    def advance_from(self, step: int, num_batches: int) -> int:
-        """:meth:`advance` given the current step on the host (no variable read).
+    def _check_saved(self, lambda_value: Any, step_value: Any) -> None:
+        problem = contract.saved_state_problem(lambda_value, step_value)
+        if problem is not None:
+            raise ValueError(f"GradientReversal {self.name!r}: {problem}")
 
-        λ is ``schedule(step)`` evaluated on the host. Returns the new step,
-        ``step + num_batches``.
-        """
+    def _after_load(self) -> None:
         if self._schedule is not None:
-            self.lambda_.assign(self._schedule(step))
-        self.step.assign(step + num_batches)
-        return step + num_batches
+            self.lambda_.assign(self._schedule(self.current_step()))
+
+    def set_weights(self, weights: Any) -> None:
+        """Keras' ``set_weights``, with λ and the step validated first."""
+        if len(weights) == len(self.weights):
+            values = dict(zip((id(w) for w in self.weights), weights, strict=True))
+            lambda_value, step_value = values[id(self.lambda_)], values[id(self.step)]
+            self._check_saved(np.asarray(lambda_value), np.asarray(step_value))
+        super().set_weights(weights)
+        self._after_load()
+
+    def load_own_variables(self, store: Any) -> None:
+        """Keras' loading (``load_model``, ``load_weights``), validated first."""
+        variables = self._trainable_variables + self._non_trainable_variables
+        values = {id(v): store[str(i)] for i, v in enumerate(variables) if str(i) in store}
+        self._check_saved(_saved(values.get(id(self.lambda_))), _saved(values.get(id(self.step))))
+        super().load_own_variables(store)
+        self._after_load()
 
     def call(self, inputs: Any) -> Any:
         check_input_dtype(inputs)
@@ -242,11 +217,15 @@ class GradientReversal(keras.layers.Layer):
         # Keras turns any error raised in a constructor called from a config into a
         # TypeError; validating λ first keeps the documented ValueError/TypeError split.
         if "lambda_" in config:
-            parse_lambda(config["lambda_"])
+            contract.parse_lambda(config["lambda_"])
         return super().from_config(config)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "lambda_": lambda_config(self._initial_lambda, self._schedule),
-        }
+        schedule = self._schedule
+        lambda_ = self._initial_lambda if schedule is None else schedule.get_config()
+        return {**super().get_config(), "lambda_": lambda_}
+
+
+def _saved(value: Any) -> np.ndarray | None:
+    """A stored weight (an h5 dataset, an array) as a NumPy array, or None if absent."""
+    return None if value is None else np.asarray(value)

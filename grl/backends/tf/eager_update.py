@@ -18,9 +18,9 @@ import tensorflow as tf
 class EagerUpdate:
     """``update(n)`` as an XLA call when ``xla``, else (or where XLA fails) a graph call.
 
-    XLA may round some float64 operations differently (see
-    :mod:`grl.backends.keras.schedule_ops`), so the caller asks for it only where the
-    result is rounded to float32. The XLA function is called through its concrete function
+    The schedule formulas give the host's bits under XLA too (see
+    :mod:`grl.core.schedules`), so the caller asks for XLA wherever one call can update
+    the variables (not for variables mirrored over several devices). The XLA function is called through its concrete function
     (one per distinct ``n``, a Python int): that skips the argument matching of a
     ``tf.function`` call, about half of the call's cost. A device without XLA support fails
     the first XLA call before any update; the graph function, which does the same update,

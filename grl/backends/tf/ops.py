@@ -18,9 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import tensorflow as tf
-from tensorflow.python.eager import record  # the tape API behind tf.custom_gradient
-from tensorflow.python.ops import gen_array_ops
 
+from grl.backends.tf import internals
 from grl.core import lambda_ as spec
 
 _OP_NAME = "GrlGradientReversal"
@@ -90,24 +89,24 @@ def _eager_lambda(lambda_: Any) -> float | tf.Tensor:
         return spec.validate_lambda_number(lambda_)
     _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
-        with record.stop_recording():
-            lambda_ = lambda_.value()
+        lambda_ = tf.stop_gradient(lambda_.value())
     spec.check_real_value(float(lambda_.numpy()), lambda_)
     return lambda_
 
 
 def _is_recordable(x: tf.Tensor) -> bool:
     """Whether a derivative through ``x``'s reversal can be recorded (if not, R_λ(x) is x)."""
-    return (x.dtype.is_floating or x.dtype.is_complex) and record.could_possibly_record()
+    return (x.dtype.is_floating or x.dtype.is_complex) and internals.RECORD.could_possibly_record()
 
 
 def _record_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
     """``Identity(x)``, recorded by hand for the tapes and the forward accumulators."""
+    record = internals.RECORD
     with record.stop_recording():
         if isinstance(lambda_, tf.Variable):
             # A snapshot: an assignment after this forward must not reach its backward.
             lambda_ = lambda_.value()
-        y = gen_array_ops.identity(x)
+        y = tf.raw_ops.Identity(input=x)
 
     def backward(grad: tf.Tensor) -> list[tf.Tensor]:
         # −λ is computed unrecorded, so that no derivative of any order reaches λ (a
@@ -122,13 +121,54 @@ def _record_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
     return y
 
 
+def _eager_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
+    if internals.RECORD is None:
+        if not (x.dtype.is_floating or x.dtype.is_complex):
+            return x
+        lam = lambda_.value() if isinstance(lambda_, tf.Variable) else lambda_
+        return _public_reversal(
+            x, tf.convert_to_tensor(lam, tf.float64) if isinstance(lam, float) else lam
+        )
+    return _record_reversal(x, lambda_) if _is_recordable(x) else x
+
+
+@tf.custom_gradient
+def _public_reversal(x: tf.Tensor, lambda_: tf.Tensor) -> Any:
+    """The reversal from public APIs only (used where a private one is missing).
+
+    ``x − (s̄ − s)`` with ``s = −λ·x`` and ``s̄`` its stopped copy: the forward value is x
+    (``s̄ − s`` is +0 for finite s; x itself where s is not finite) and every derivative
+    that sees these operations (pfor, forward accumulators) is ``−λ·t``; tapes get the
+    backward of every other path.
+    """
+    lam = tf.stop_gradient(lambda_)
+    scaled = _multiply(x, cast_negated_lambda(lam, x.dtype.real_dtype))
+    offset = tf.stop_gradient(scaled) - scaled
+    y = tf.where(tf.equal(offset, 0), tf.stop_gradient(x) - offset, x)
+
+    def backward(grad: tf.Tensor) -> tuple[tf.Tensor, None]:
+        return _scale(grad, lam), None
+
+    return y, backward
+
+
 def _graph_reversal(x: Any, lambda_: Any) -> tf.Tensor:
     lam = lambda_tensor(lambda_)
     x = tf.convert_to_tensor(x)
     if not (x.dtype.is_floating or x.dtype.is_complex):
         return x
+    if internals.RECORD is None or internals.PFOR is None:
+        return _public_reversal(x, lam)
+    return _recorded_reversal(x, lam)
+
+
+def _recorded_reversal(x: tf.Tensor, lam: tf.Tensor) -> tf.Tensor:
+    """:func:`_reversal` recorded by hand (tapes and forward accumulators), which pfor
+    (``tf.vectorized_map``, jacobians) vectorizes into itself, λ per example included."""
+    record = internals.RECORD
     with record.stop_recording():
         y = _reversal(x, lam)
+    internals.vectorize_as(y, _recorded_reversal)
 
     def backward(grad: tf.Tensor) -> list[Any]:
         return [_scale(grad, lam), None]
@@ -138,20 +178,30 @@ def _graph_reversal(x: Any, lambda_: Any) -> tf.Tensor:
     return y
 
 
+def _composite_reversal(x: Any, lambda_: Any, reverse: Any) -> Any:
+    """A sparse or ragged tensor: its stored values are reversed, its structure kept."""
+    if isinstance(x, tf.SparseTensor):
+        return x.with_values(reverse(x.values, lambda_))
+    return x.with_flat_values(reverse(x.flat_values, lambda_))
+
+
 def gradient_reversal(x: Any, lambda_: Any = 1.0) -> tf.Tensor:
     """Gradient reversal: ``R_λ(x) = x`` forward, ``∂L/∂x = −λ·∂L/∂R`` backward.
 
     Args:
-        x: a tensor (or anything ``tf.convert_to_tensor`` accepts). Floating and complex
-            tensors get the reversed gradient; other dtypes are returned unchanged.
+        x: a tensor (or anything ``tf.convert_to_tensor`` accepts), a ``tf.SparseTensor``
+            or a ``tf.RaggedTensor`` (its values are reversed, its structure kept).
+            Floating and complex tensors get the reversed gradient; other dtypes are
+            returned unchanged.
         lambda_: a number ≥ 0, or a 0-d floating tensor / ``tf.Variable`` (use one to change
             λ inside a ``tf.function`` without retracing).
     """
+    if isinstance(x, (tf.SparseTensor, tf.RaggedTensor)):
+        return _composite_reversal(x, lambda_, gradient_reversal)
     if not tf.executing_eagerly():
         return _graph_reversal(x, lambda_)
     lam = _eager_lambda(lambda_)  # bad λ fails before any work
-    x = tf.convert_to_tensor(x)
-    return _record_reversal(x, lam) if _is_recordable(x) else x
+    return _eager_reversal(tf.convert_to_tensor(x), lam)
 
 
 def validated_lambda_reversal(x: Any, lambda_: tf.Variable | tf.Tensor) -> tf.Tensor:
@@ -163,7 +213,8 @@ def validated_lambda_reversal(x: Any, lambda_: tf.Variable | tf.Tensor) -> tf.Te
     have, and read the weight (on its device) only when a tape or accumulator could record
     the call.
     """
+    if isinstance(x, (tf.SparseTensor, tf.RaggedTensor)):
+        return _composite_reversal(x, lambda_, validated_lambda_reversal)
     if not tf.executing_eagerly():
         return _graph_reversal(x, lambda_)
-    x = tf.convert_to_tensor(x)
-    return _record_reversal(x, lambda_) if _is_recordable(x) else x
+    return _eager_reversal(tf.convert_to_tensor(x), lambda_)

@@ -157,3 +157,54 @@ class TFAdapter(Adapter):
             tape.watch(xt)
             y = layer(xt)
         return self.to_numpy(tape.gradient(y, xt, output_gradients=self.from_numpy(g)))
+
+    # -- the layer contract -------------------------------------------------------------
+    layer_kinds = ("keras",)
+
+    def contract_layer(self, kind: str, lambda_: Any) -> Any:
+        return grl_tf.GradientReversal(lambda_)
+
+    def contract_state(self, handle: Any) -> tuple[float, str, int]:
+        return float(handle.lambda_.numpy()), str(handle.lambda_.dtype), handle.current_step()
+
+    def contract_set_lambda(self, handle: Any, value: Any) -> None:
+        handle.set_lambda(value)
+
+    def contract_advance(self, handle: Any, steps: Any) -> None:
+        handle.advance(steps)
+
+    def contract_train(self, handle: Any, batches: int) -> Any:
+        import keras
+
+        inputs = keras.Input((2,))
+        model = keras.Model(inputs, keras.layers.Dense(1)(handle(inputs)))
+        model.compile(optimizer="sgd", loss="mse")
+        x, y = np.ones((batches * 4, 2), np.float32), np.zeros((batches * 4, 1), np.float32)
+        callback = grl_tf.GradientReversalScheduler()
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[callback])
+        return handle
+
+    def contract_checkpoint(self, handle: Any, kind: str, lambda_: Any) -> Any:
+        import tempfile
+
+        import keras
+
+        restored = grl_tf.GradientReversal(lambda_)
+        with tempfile.TemporaryDirectory() as folder:
+            path = f"{folder}/model.weights.h5"
+            keras.Sequential([keras.Input((2,)), handle]).save_weights(path)
+            keras.Sequential([keras.Input((2,)), restored]).load_weights(path)
+        return restored
+
+    def contract_load_state(self, handle: Any, lambda_value: float, step: int) -> None:
+        handle.set_weights([np.float32(lambda_value), np.int64(step)])
+
+    def device_schedule(self, schedule: Any, steps: np.ndarray) -> np.ndarray:
+        import keras
+
+        from grl.core import schedules
+
+        evaluate = tf.function(
+            lambda step: schedules.evaluate(schedule, step, keras.ops), jit_compile=True
+        )
+        return evaluate(tf.constant(steps, tf.float64)).numpy()
