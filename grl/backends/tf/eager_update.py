@@ -20,11 +20,11 @@ class EagerUpdate:
 
     The schedule formulas give the host's bits under XLA too (see
     :mod:`grl.core.schedules`), so the caller asks for XLA wherever one call can update
-    the variables (not for variables mirrored over several devices). The XLA function is called through its concrete function
-    (one per distinct ``n``, a Python int): that skips the argument matching of a
-    ``tf.function`` call, about half of the call's cost. A device without XLA support fails
-    the first XLA call before any update; the graph function, which does the same update,
-    then takes over.
+    the variables (not for variables mirrored over several devices). The XLA function is
+    called through its concrete function (one per distinct ``n``, a Python int): that
+    skips the argument matching of a ``tf.function`` call, about half of the call's cost.
+    A device without XLA support fails the first XLA call before any update; the graph
+    function, which does the same update, then takes over.
     """
 
     def __init__(self, update: Callable[[int], None], xla: bool) -> None:
