@@ -104,3 +104,67 @@ def test_forward_mode_and_second_order(fallback, compiled) -> None:
     jvp, second = run(derivatives, compiled)
     np.testing.assert_array_equal(jvp.numpy(), np.full(5, -0.5))
     np.testing.assert_allclose(second.numpy(), -0.25 * np.sin(x.numpy()), rtol=1e-15)
+
+
+# -- Keras ----------------------------------------------------------------------------------
+
+
+def keras_fallback_model():
+    import keras
+
+    from grl.core import schedules
+
+    class Block(keras.layers.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts = {"grl": grl_tf.GradientReversal(schedules.linear(4), name="inner")}
+
+        def call(self, x):
+            return self.parts["grl"](x)
+
+    inputs = keras.Input((1,))
+    outputs = keras.layers.Dense(1)(grl_tf.GradientReversal(0.5, name="outer")(Block()(inputs)))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("flatten", [True, False], ids=["private", "public-walk"])
+def test_callback_finds_every_layer(flatten, monkeypatch) -> None:
+    from grl.backends.keras import internals as keras_internals
+    from grl.backends.keras.callback import find_gradient_reversal_layers
+
+    monkeypatch.setattr(keras_internals, "FLATTEN_LAYERS", flatten)
+    names = sorted(layer.name for layer in find_gradient_reversal_layers(keras_fallback_model()))
+    assert names == ["inner", "outer"]
+
+
+@pytest.mark.parametrize("detect", [True, False], ids=["private", "assume-scope"])
+def test_eager_advance_with_or_without_the_stateless_scope_test(detect, monkeypatch) -> None:
+    import keras
+
+    from grl.backends.keras import internals as keras_internals
+    from grl.backends.keras import layer as keras_layer
+    from grl.core import schedules
+
+    if not detect:
+        monkeypatch.setattr(keras_internals, "IN_STATELESS_SCOPE", None)
+    schedule = schedules.dann(30, gamma=5.0, lo=0.1)
+    layer = grl_tf.GradientReversal(schedule)
+    for _ in range(3):
+        layer.advance(2)
+    assert (layer in keras_layer._EAGER_ADVANCE) is detect  # the fast path, or not
+    with keras.StatelessScope() as scope:
+        layer.advance()
+    assert int(scope.get_current_value(layer.step)) == 7
+    assert layer.current_step() == 6
+    assert layer.lambda_.numpy() == np.float32(schedule(6))
+
+
+def test_without_jax_state_sync_the_callback_refuses(monkeypatch) -> None:
+    import keras
+
+    from grl.backends.keras import internals as keras_internals
+
+    model = keras.Sequential([keras.Input((1,))])
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(RuntimeError, match=r"has no Model\.jax_state_sync"):
+        keras_internals.sync_jax_state(model)
