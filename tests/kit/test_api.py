@@ -102,6 +102,8 @@ def test_the_pytest_fixture(tmp_path):
         encoding="utf-8",
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Installed grl registers the plugin through its pytest11 entry point; a source tree
+    # without that metadata names it (the entry point's name, so never twice).
     command = [
         sys.executable,
         "-m",
