@@ -13,7 +13,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 
-from grl.backends.mlx.ops import gradient_reversal
+from grl.backends.mlx.ops import reverse
 from grl.core.lambda_ import check_floating_dtype, check_rank
 from grl.core.layer import LayerContract, saved_state_problem
 
@@ -38,7 +38,8 @@ class GradientReversal(LayerContract, nn.Module):
         self.freeze(keys=list(_STATE), recurse=False)
 
     def __call__(self, x: mx.array) -> mx.array:
-        return gradient_reversal(x, self["lambda_"])
+        # λ was validated when it was stored: no host read of it per call.
+        return reverse(x, self["lambda_"])
 
     def _read_tensor(self, value: Any) -> float | None:
         if not isinstance(value, mx.array):

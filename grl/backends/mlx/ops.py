@@ -95,11 +95,18 @@ def gradient_reversal(x: mx.array, lambda_: Any = 1.0) -> mx.array:
         lambda_: a real number ``>= 0`` or a 0-d floating ``mx.array`` (an array never
             recompiles ``mx.compile`` when its value changes).
     """
+    _check_x(x)
+    return reverse(x, lambda_array(lambda_, x.dtype))
+
+
+def reverse(x: mx.array, lambda_: mx.array) -> mx.array:
+    """The op on an already validated 0-d λ array (the layer's state): no host read."""
+    _check_x(x)
+    return _reverse(x, lambda_) if _is_inexact(x.dtype) else x
+
+
+def _check_x(x: Any) -> None:
     if not isinstance(x, mx.array):
         raise TypeError(
             f"x must be an mlx.core.array; got {spec.describe(x)} of type {type(x).__name__}"
         )
-    lam = lambda_array(lambda_, x.dtype)
-    if not _is_inexact(x.dtype):
-        return x
-    return _reverse(x, lam)
