@@ -9,7 +9,7 @@ images; 32 source + 32 target images per step), in each framework:
   every step);
 * jax: one ``jax.jit`` update (optax-free SGD); "on" computes ``reversal_metrics`` in the
   same jitted function and passes them to a host ``Monitor`` every step;
-* keras (TensorFlow backend): ``model.fit`` over 32 batches; "on" adds ``GRLMonitor``.
+* keras (TensorFlow backend): ``model.fit`` over 32 batches; "on" adds ``Monitor``.
 
 "off" is the step without any monitor (a layer without a monitor has no hook at all).
 Samples of the two variants are interleaved and timed in CPU time; the cost is the median
@@ -209,7 +209,7 @@ def keras_cases() -> dict[str, Callable[[], None]]:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
-    from grl.backends.keras.diagnostics import GRLMonitor
+    from grl.backends.keras.diagnostics import Monitor
     from grl.core import schedules
     from grl.keras import GradientReversal, GradientReversalScheduler
 
@@ -251,7 +251,7 @@ def keras_cases() -> dict[str, Callable[[], None]]:
         net = model()
         callbacks = [GradientReversalScheduler()]
         if monitored:
-            callbacks.append(GRLMonitor(domain_loss="domain_loss"))
+            callbacks.append(Monitor(domain_loss="domain_loss"))
 
         def fit() -> None:
             net.fit(

@@ -1,4 +1,4 @@
-"""Keras (TensorFlow backend): the GRLMonitor callback, its warnings, and check_placement."""
+"""Keras (TensorFlow backend): the Monitor callback, its warnings, and check_placement."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ grl_tf = require("tf")
 import keras  # noqa: E402
 
 from grl.backends.keras.diagnostics import (  # noqa: E402
-    GRLMonitor,
     GRLWarning,
+    Monitor,
     check_placement,
     total_steps_from_params,
 )
@@ -38,7 +38,7 @@ def fit(model, *, scheduler=True, thresholds=SHORT, y=None, lr=0.1, layer=None):
     compile_for_fit(model)
     model.optimizer.learning_rate.assign(lr)
     x, labels = fit_data()
-    monitor = GRLMonitor(
+    monitor = Monitor(
         layer, domain_loss="domain_loss", domain_accuracy="domain_accuracy", thresholds=thresholds
     )
     callbacks = [grl_tf.GradientReversalScheduler(), monitor] if scheduler else [monitor]
@@ -143,10 +143,8 @@ def test_domain_head_that_wins_warns_collapsed():
 def test_missing_log_key_is_a_clear_error():
     model = compile_for_fit(dann(0.5))
     x, y = fit_data()
-    with pytest.raises(KeyError, match="GRLMonitor: the logs have no key 'nope'"):
-        model.fit(
-            x, y, batch_size=16, epochs=1, verbose=0, callbacks=[GRLMonitor(domain_loss="nope")]
-        )
+    with pytest.raises(KeyError, match="Monitor: the logs have no key 'nope'"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Monitor(domain_loss="nope")])
 
 
 def test_monitor_removes_its_taps_after_fit():
@@ -220,7 +218,7 @@ def test_lambda_zero_is_probed_with_one_and_restored():
 def test_second_fit_with_the_monitor_reuses_the_traced_step():
     model = compile_for_fit(dann(0.25))
     x, y = fit_data()
-    monitor = GRLMonitor(thresholds=core.Thresholds())
+    monitor = Monitor(thresholds=core.Thresholds())
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
     traced = model.train_function
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])

@@ -24,12 +24,14 @@ from grl.core import diagnostics as core
 __all__ = [
     "GRLWarning",
     "Monitor",
+    "Thresholds",
     "check_placement",
     "nnx_metrics",
     "reversal_metrics",
 ]
 
 GRLWarning = core.GRLWarning
+Thresholds = core.Thresholds
 
 
 def _sum_squares(tree: Any) -> jax.Array:

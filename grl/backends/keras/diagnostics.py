@@ -1,6 +1,6 @@
 """Diagnostics for domain-adversarial training in Keras (the rules: :mod:`grl.core.diagnostics`).
 
-* :class:`GRLMonitor`: a callback that puts the monitor's numbers into ``logs`` (so into
+* :class:`Monitor`: a callback that puts the monitor's numbers into ``logs`` (so into
   ``History`` and TensorBoard) and raises the warnings.
 * :func:`check_placement`: one probe forward and backward that reports where the GRL sits,
   with no training side effects (TensorFlow backend).
@@ -26,9 +26,10 @@ from grl.backends.keras.callback import find_gradient_reversal_layers
 from grl.backends.keras.layer import GradientReversal
 from grl.core import diagnostics as core
 
-__all__ = ["GRLMonitor", "GRLWarning", "check_placement", "total_steps_from_params"]
+__all__ = ["GRLWarning", "Monitor", "Thresholds", "check_placement", "total_steps_from_params"]
 
 GRLWarning = core.GRLWarning
+Thresholds = core.Thresholds
 
 # The sums a monitored step accumulates: |in|², |out|², <in, out>, forward passes, gradients.
 _SUMS = 5
@@ -93,7 +94,7 @@ class _Taps:
         return after(self.original(before(inputs), *args, **kwargs))
 
 
-class GRLMonitor(keras.callbacks.Callback):
+class Monitor(keras.callbacks.Callback):
     """Puts the monitor's numbers (``grl/step``, ``grl/lambda``, ...) into the training logs.
 
     Args:
@@ -133,7 +134,7 @@ class GRLMonitor(keras.callbacks.Callback):
             layers = find_gradient_reversal_layers(self.model)
             if len(layers) != 1:
                 raise ValueError(
-                    f"GRLMonitor needs layer=... when the model has {len(layers)} "
+                    f"Monitor needs layer=... when the model has {len(layers)} "
                     "GradientReversal layers (one monitor per layer)"
                 )
             self.layer = layers[0]
@@ -201,7 +202,7 @@ def _log_value(logs: Mapping[str, Any], key: str | None) -> float:
         return math.nan
     if key not in logs:
         raise KeyError(
-            f"GRLMonitor: the logs have no key {key!r} (keys: {sorted(logs)}); pass the name "
+            f"Monitor: the logs have no key {key!r} (keys: {sorted(logs)}); pass the name "
             "Keras gives the domain output's loss or metric"
         )
     return float(logs[key])

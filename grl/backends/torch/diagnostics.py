@@ -20,9 +20,10 @@ from torch.nn import functional as F
 from grl.backends.torch.module import GradientReversal
 from grl.core import diagnostics as core
 
-__all__ = ["GRLWarning", "Monitor", "check_placement", "total_steps_from_trainer"]
+__all__ = ["GRLWarning", "Monitor", "Thresholds", "check_placement", "total_steps_from_trainer"]
 
 GRLWarning = core.GRLWarning
+Thresholds = core.Thresholds
 
 
 def layer_state(layer: nn.Module) -> tuple[int, float, Any]:
