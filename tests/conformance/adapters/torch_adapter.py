@@ -136,7 +136,7 @@ class TorchAdapter(Adapter):
 
     def compile_count(self, x: np.ndarray, lambdas: Sequence[float]) -> tuple[int, list]:
         counter = torch._dynamo.testing.CompileCounterWithBackend("inductor")
-        torch._dynamo.reset()
+        torch.compiler.reset()
         layer = grl_torch.GradientReversal(lambdas[0])
 
         @torch.compile(fullgraph=True, backend=counter)
