@@ -22,7 +22,7 @@ SCHEDULE = schedules.dann(total_steps=50)
 
 def _layer_params() -> list:
     return [
-        pytest.param(name, kind, id=f"{name}-{kind}")
+        pytest.param((name, kind), id=f"{name}-{kind}")
         for name in BACKENDS
         for kind in LAYER_KINDS[name]
     ]
