@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -21,6 +21,7 @@ SETTINGS = settings(
 @SETTINGS
 @given(shape=shapes, dtype=st.sampled_from(GRAD_DTYPES), lambda_=lambdas, seed=st.integers(0, 999))
 def test_random_cases_follow_the_rule(backend, shape, dtype, lambda_, seed):
+    assume(dtype in backend.dtypes)  # MLX has no complex128
     x, g = sample(dtype, shape, seed), sample(dtype, shape, seed + 1)
     y = backend.run(lambda: backend.to_numpy(backend.forward(backend.from_numpy(x), lambda_)))
     assert_same_bits(y, x)
