@@ -88,6 +88,15 @@ class ReversalWithJvp(Reversal):
         ctx.lambda_ = inputs[1]
 
     @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        # Unpacking keeps autograd's check that nobody wrote into λ since the forward; the
+        # value used is the forward's own tensor, held on ctx. Under activation
+        # checkpointing (use_reentrant=False) the unpacked tensor is a recomputation's λ,
+        # read from the layer at backward time, while ctx still holds the forward's.
+        ctx.saved_tensors  # noqa: B018
+        return scale(grad, ctx.lambda_), None
+
+    @staticmethod
     def jvp(ctx: Any, x_tangent: torch.Tensor, lambda_tangent: Any) -> torch.Tensor:
         return scale(x_tangent, ctx.lambda_)
 
