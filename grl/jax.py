@@ -1,12 +1,16 @@
 """grl for JAX: the gradient reversal layer for every JAX transformation.
 
 * :func:`gradient_reversal` — ``R_λ(x) = x`` forward, ``−λ·I`` for every derivative, on an
-  array or any pytree of arrays (a JAX primitive whose JVP rule binds itself).
-* :mod:`schedules` — optax-compatible, jittable λ schedules ``step -> λ``.
-* :class:`GradientReversal` — the Flax NNX module (λ and step as state), the same class as
-  ``grl.jax.nnx.GradientReversal``.
+  array or any pytree of arrays (a JAX primitive whose JVP rule binds itself; a
+  ``jax.custom_jvp`` where JAX lacks the internals, see ``docs/internals.md``).
+* :mod:`schedules` — optax-compatible, jittable λ schedules ``step -> λ``: the formulas of
+  :mod:`grl.core.schedules`, evaluated with ``jax.numpy``.
+* :class:`GradientReversal` — the Flax NNX module (λ and step as state, the layer contract
+  of :mod:`grl.core.layer`: a number, a 0-d array or a grl schedule; other callables such
+  as optax schedules are refused), the same class as ``grl.jax.nnx.GradientReversal``.
 * ``nnx`` — :mod:`grl.jax.nnx`, the module of that class.
-* ``linen`` — :class:`grl.jax.linen.GradientReversal`, a Flax Linen module, and ``advance``.
+* ``linen`` — :class:`grl.jax.linen.GradientReversal`, a Flax Linen module, with
+  ``advance`` and ``set_lambda`` (methods and functions over variables).
 
 ``GradientReversal``, ``nnx`` and ``linen`` import Flax on first access
 (``from grl.jax import GradientReversal``, ``grl.jax.nnx``), so ``import grl.jax`` works
