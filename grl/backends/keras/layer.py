@@ -196,7 +196,10 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
     def load_own_variables(self, store: Any) -> None:
         """Keras' loading (``load_model``, ``load_weights``), validated first."""
         variables = self._trainable_variables + self._non_trainable_variables
-        values = {id(v): store[str(i)] for i, v in enumerate(variables) if str(i) in store}
+        # .keys(): the H5 store of Keras 3.8 (the floor) has no __contains__, so `in store`
+        # would index it with integers (min-versions check).
+        names = set(store.keys())
+        values = {id(v): store[str(i)] for i, v in enumerate(variables) if str(i) in names}
         self._check_saved(_saved(values.get(id(self.lambda_))), _saved(values.get(id(self.step))))
         super().load_own_variables(store)
         self._after_load()
