@@ -2,7 +2,8 @@
 
 Plain SVG written from the schedules' own values (no plotting library, byte-for-byte
 reproducible), so the figure cannot drift from the code: ``tests/docs`` regenerates it and
-compares. Run ``python docs/gen_figures.py`` after changing a schedule.
+compares. Run ``python docs/gen_figures.py`` after changing a schedule, and
+``python docs/gen_figures.py --demo grl-demo-figures`` after a default demo run.
 """
 
 from __future__ import annotations
@@ -160,7 +161,23 @@ def render() -> str:
     return "\n".join(parts) + "\n"
 
 
+# The demo's figures come from the demo itself (``python -m grl.demo`` writes them to
+# ./grl-demo-figures): ``python docs/gen_figures.py --demo grl-demo-figures`` copies the
+# ones the docs show, renamed with a ``demo_`` prefix.
+DEMO_FIGURES = ("moons.png", "mnist_m_samples.png", "mnist_m_tsne.png", "mnist_m_training.png")
+
+
+def copy_demo_figures(folder: Path) -> None:
+    for name in DEMO_FIGURES:
+        target = OUTPUT.parent / f"demo_{name}"
+        target.write_bytes((folder / name).read_bytes())
+        print(f"wrote {target}")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--demo"]:
+        copy_demo_figures(Path(sys.argv[2]))
+        return
     OUTPUT.write_text(render(), encoding="utf-8")
     print(f"wrote {OUTPUT}")
 

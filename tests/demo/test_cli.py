@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from grl.demo import report
-from grl.demo.cli import build_parser, main
-from tests.backends import BACKENDS, require
+from grl.demo.cli import (
+    BACKENDS,  # the demo's frameworks (grl may support more)
+    build_parser,
+    main,
+)
+from tests.backends import require
 from tests.demo.deps import require_demo_dependencies
 
 require_demo_dependencies()
