@@ -50,6 +50,9 @@ TRANSFORMS = {
     )[1],
     "recompute_grad": lambda f, x: tf.recompute_grad(f)(x),
     "xla": lambda f, x: tf.function(f, jit_compile=True)(x),
+    "xla_vectorized_map": lambda f, x: tf.function(
+        lambda v: tf.vectorized_map(f, v), jit_compile=True
+    )(x),
 }
 
 
@@ -124,3 +127,20 @@ def test_saved_model_round_trip_keeps_the_reversal(tmp_path) -> None:
         tape.watch(x)
         y = loaded.forward(x)
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), np.full_like(X, -0.5))
+
+
+@pytest.mark.parametrize("compiled", MODES)
+def test_second_derivative_through_vectorized_map(compiled) -> None:
+    x = tf.constant(X.astype(np.float64))
+
+    def hessian_diagonal():
+        with tf.GradientTape() as outer:
+            outer.watch(x)
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = tf.reduce_sum(tf.sin(tf.vectorized_map(op, x)))
+            first = inner.gradient(y, x)
+        return tf.convert_to_tensor(outer.gradient(first, x))
+
+    second = (tf.function(hessian_diagonal) if compiled else hessian_diagonal)()
+    np.testing.assert_allclose(second.numpy(), -0.25 * np.sin(X.astype(np.float64)), rtol=1e-15)
