@@ -73,14 +73,6 @@ def run(settings: Settings) -> list[records.Record]:
         ),
     )
     return [
-        {
-            "section": "compiles",
-            "framework": "jax",
-            "method": name,
-            "steps": steps,
-            "usage": usage,
-            "compiles": _count(layer, static, steps),
-            "graph_breaks": None,
-        }
+        records.compiles("jax", name, steps, usage, _count(layer, static, steps))
         for name, layer, static, usage in methods
     ]

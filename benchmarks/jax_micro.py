@@ -16,7 +16,6 @@ import numpy as np
 from benchmarks import records
 from benchmarks.peers import jax_peers
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
 from grl.jax import gradient_reversal
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -85,11 +84,7 @@ def size_cases(mode: str, size: int, dtype: object) -> dict[tuple[str, str], Cal
 
 
 def run(settings: Settings) -> list[records.Record]:
-    results = records.method_origins("jax", origins())
-    for mode in settings.modes:
-        for dtype_name in settings.dtypes:
-            for size in settings.sizes:
-                cases = size_cases(mode, size, DTYPES[dtype_name])
-                medians = interleaved_medians(cases, settings.repeats, settings.min_sample_s)
-                results += records.micro("jax", mode, dtype_name, size, medians)
-    return results
+    def cases_for(mode: str, dtype: str) -> Callable:
+        return lambda size: size_cases(mode, size, DTYPES[dtype])
+
+    return records.micro_sweep("jax", settings, origins(), cases_for)

@@ -14,6 +14,7 @@ Sections and their keys:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 Record = dict[str, Any]
@@ -64,6 +65,42 @@ def macro(framework: str, model: str, mode: str, samples: dict[str, list[float]]
                 "ratio_q3": q3,
             }
         )
+    return results
+
+
+def compiles(
+    framework: str, method: str, steps: int, usage: str, count: int, **extra: Any
+) -> Record:
+    """Compiles or traces of ``method`` over ``steps`` schedule steps (λ changed as ``usage``)."""
+    return {
+        "section": "compiles",
+        "framework": framework,
+        "method": method,
+        "steps": steps,
+        "usage": usage,
+        "compiles": count,
+        "graph_breaks": None,
+        **extra,
+    }
+
+
+def micro_sweep(
+    framework: str,
+    settings: Any,
+    origins: dict[str, str],
+    cases_for: Callable[[str, str], Callable[[int], dict[tuple[str, str], Callable]]],
+) -> list[Record]:
+    """Every mode, dtype and size of ``settings``: medians of ``cases_for(mode, dtype)(size)``."""
+    from benchmarks.timing import interleaved_medians
+
+    results = method_origins(framework, origins)
+    for mode in settings.modes:
+        for dtype in settings.dtypes:
+            cases_of_size = cases_for(mode, dtype)
+            for size in settings.sizes:
+                cases = cases_of_size(size)
+                medians = interleaved_medians(cases, settings.repeats, settings.min_sample_s)
+                results += micro(framework, mode, dtype, size, medians)
     return results
 
 

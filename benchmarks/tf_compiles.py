@@ -94,14 +94,5 @@ def run(settings: Settings) -> list[records.Record]:
         (tf_peers.LOSS_SUBTRACTION, loss_subtraction_traces, "λ passed as a Python float"),
     )
     return [
-        {
-            "section": "compiles",
-            "framework": "tf",
-            "method": name,
-            "steps": steps,
-            "usage": usage,
-            "compiles": count(steps),
-            "graph_breaks": None,
-        }
-        for name, count, usage in methods
+        records.compiles("tf", name, steps, usage, count(steps)) for name, count, usage in methods
     ]

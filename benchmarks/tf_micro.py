@@ -17,7 +17,6 @@ import tensorflow as tf
 from benchmarks import records
 from benchmarks.peers import tf_peers
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
 from grl.tf import gradient_reversal
 
 DTYPES = {"float32": tf.float32, "bfloat16": tf.bfloat16}
@@ -108,11 +107,7 @@ def size_cases(mode: str, size: int, dtype: tf.DType) -> dict[tuple[str, str], C
 
 
 def run(settings: Settings) -> list[records.Record]:
-    results = records.method_origins("tf", origins())
-    for mode in settings.modes:
-        for dtype_name in settings.dtypes:
-            for size in settings.sizes:
-                cases = size_cases(mode, size, DTYPES[dtype_name])
-                medians = interleaved_medians(cases, settings.repeats, settings.min_sample_s)
-                results += records.micro("tf", mode, dtype_name, size, medians)
-    return results
+    def cases_for(mode: str, dtype: str) -> Callable:
+        return lambda size: size_cases(mode, size, DTYPES[dtype])
+
+    return records.micro_sweep("tf", settings, origins(), cases_for)

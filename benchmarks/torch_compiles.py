@@ -61,7 +61,7 @@ def count(layer: nn.Module, advance, steps: int) -> dict:
     reference.zero_grad(set_to_none=True)
     reference(x).backward()
     return {
-        "compiles": counter.frame_count,
+        "count": counter.frame_count,
         "graph_breaks": sum(counters["graph_break"].values()),
         "limit_hit": any("recompile limit" in key for key in counters["unimplemented"]),
         "stale": not torch.equal(model.linear.weight.grad, reference.linear.weight.grad),
@@ -92,13 +92,6 @@ def run(settings: Settings) -> list[records.Record]:
     ]
     for name, layer, advance, usage in methods:
         results.append(
-            {
-                "section": "compiles",
-                "framework": "torch",
-                "method": name,
-                "steps": steps,
-                "usage": usage,
-                **count(layer, advance, steps),
-            }
+            records.compiles("torch", name, steps, usage, **count(layer, advance, steps))
         )
     return results

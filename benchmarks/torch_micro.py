@@ -22,7 +22,6 @@ from torch._functorch import config as functorch_config
 from benchmarks import records
 from benchmarks.peers import torch_peers
 from benchmarks.settings import Settings
-from benchmarks.timing import interleaved_medians
 from grl.torch import GradientReversal
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -86,19 +85,15 @@ def size_cases(
 
 
 def run(settings: Settings) -> list[records.Record]:
-    backend = settings.torch_backend
     # Timing a backward alone means running it again on a retained graph, which compiled
     # backwards with donated buffers refuse; donation saves memory, not time.
     functorch_config.donated_buffer = False
-    results = records.method_origins("torch", origins())
-    for mode in settings.modes:
-        wrap = compiler(mode, backend)
-        for dtype_name in settings.dtypes:
-            torch._dynamo.reset()
-            compiled = {name: wrap(layer) for name, layer in layers().items()}
-            floor = wrap(_floor)
-            for size in settings.sizes:
-                cases = size_cases(compiled, floor, size, DTYPES[dtype_name])
-                medians = interleaved_medians(cases, settings.repeats, settings.min_sample_s)
-                results += records.micro("torch", mode, dtype_name, size, medians)
-    return results
+
+    def cases_for(mode: str, dtype: str) -> Callable:
+        torch._dynamo.reset()
+        wrap = compiler(mode, settings.torch_backend)
+        compiled = {name: wrap(layer) for name, layer in layers().items()}
+        floor = wrap(_floor)
+        return lambda size: size_cases(compiled, floor, size, DTYPES[dtype])
+
+    return records.micro_sweep("torch", settings, origins(), cases_for)
