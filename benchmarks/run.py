@@ -34,7 +34,7 @@ from grl._frameworks import BACKENDS, COMPANIONS  # noqa: E402
 
 #: Distributions whose versions a run records: the frameworks, and what else it imports.
 DISTRIBUTIONS = (
-    *(f.module for f in BACKENDS + COMPANIONS),
+    *(f.module.split(".")[0] for f in BACKENDS + COMPANIONS),
     *("tensorflow-cpu", "jaxlib", "optax", "pytorch-revgrad", "torch-gradient-reversal"),
 )
 
