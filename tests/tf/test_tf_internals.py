@@ -168,3 +168,23 @@ def test_without_jax_state_sync_the_callback_refuses(monkeypatch) -> None:
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(RuntimeError, match=r"has no Model\.jax_state_sync"):
         keras_internals.sync_jax_state(model)
+
+
+PRIVATE_MARKS = ("tensorflow.python", "keras.src", "_flatten_layers", "jax_state_sync")
+
+
+@pytest.mark.parametrize("package", ["tf", "keras"])
+def test_private_apis_only_in_the_internals_module(package) -> None:
+    from pathlib import Path
+
+    import grl.backends
+
+    folder = Path(grl.backends.__file__).parent / package
+    offenders = [
+        f"{path.name}: {mark}"
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "internals.py"
+        for mark in PRIVATE_MARKS
+        if mark in path.read_text()
+    ]
+    assert offenders == []
