@@ -81,10 +81,9 @@ def test_indexed_slices_gradients_of_an_embedding(which, compiled) -> None:
     before, after = run(gradients, compiled)
     expected = np.zeros((4, 3), np.float32)
     expected[[0, 2]] = -0.5
-    assert isinstance(before, tf.IndexedSlices)
-    np.testing.assert_array_equal(tf.convert_to_tensor(before).numpy(), expected)
-    np.testing.assert_array_equal(np.abs(tf.convert_to_tensor(after).numpy()), np.abs(expected))
-    np.testing.assert_array_equal(tf.convert_to_tensor(after).numpy()[[0, 2]], expected[[0, 2]])
+    for grad in (before, after):  # sparse stays sparse: the rows not gathered are absent
+        assert isinstance(grad, tf.IndexedSlices)
+        assert tf.convert_to_tensor(grad).numpy().tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["op", "layer"])

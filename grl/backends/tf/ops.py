@@ -39,6 +39,9 @@ def cast_negated_lambda(lambda_: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
 
 def _multiply(grad: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     """``grad · factor`` for a real factor of ``grad``'s real dtype."""
+    if isinstance(grad, tf.IndexedSlices):
+        # A sparse gradient (tf.gather, embeddings) stays sparse: only its rows are scaled.
+        return tf.IndexedSlices(_multiply(grad.values, factor), grad.indices, grad.dense_shape)
     if grad.dtype.is_complex:
         # Scale both parts by the real −λ: a complex multiply by (−λ + 0j) would add
         # implementation-defined signed zeros (and NaN for inf·0) to the result.
