@@ -31,10 +31,10 @@ from grl.backends.jax import schedules  # noqa: E402
 from grl.backends.jax.ops import gradient_reversal  # noqa: E402
 
 if TYPE_CHECKING:
-    from grl.backends.jax import linen, nnx
+    from grl.backends.jax import diagnostics, linen, nnx
     from grl.backends.jax.nnx import GradientReversal
 
-__all__ = ["GradientReversal", "gradient_reversal", "linen", "nnx", "schedules"]
+__all__ = ["GradientReversal", "diagnostics", "gradient_reversal", "linen", "nnx", "schedules"]
 
 #: Attributes that need Flax: name -> (module, attribute of that module or None for itself).
 _FLAX_ATTRIBUTES = {
@@ -45,6 +45,8 @@ _FLAX_ATTRIBUTES = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "diagnostics":  # docs/diagnostics.md; loaded on first use
+        return importlib.import_module("grl.backends.jax.diagnostics")
     if name not in _FLAX_ATTRIBUTES:
         raise AttributeError(f"module 'grl.jax' has no attribute {name!r}")
     require("flax", f"grl.jax.{name}")

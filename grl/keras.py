@@ -7,6 +7,10 @@ module never imports TensorFlow. These are the same classes as ``grl.tf.Gradient
 and ``grl.tf.GradientReversalScheduler``.
 """
 
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from grl._frameworks import install_hint, require
 
 _keras = require("keras", "grl.keras")
@@ -18,4 +22,14 @@ if int(_keras.__version__.split(".")[0]) < 3:
 
 from grl.backends.keras import GradientReversal, GradientReversalScheduler  # noqa: E402
 
-__all__ = ["GradientReversal", "GradientReversalScheduler"]
+if TYPE_CHECKING:
+    from grl.backends.keras import diagnostics
+
+__all__ = ["GradientReversal", "GradientReversalScheduler", "diagnostics"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    # The monitor, warnings and placement check (docs/diagnostics.md), loaded on first use.
+    if name != "diagnostics":
+        raise AttributeError(f"module 'grl.keras' has no attribute {name!r}")
+    return importlib.import_module("grl.backends.keras.diagnostics")

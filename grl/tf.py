@@ -6,6 +6,10 @@ available without TensorFlow from :mod:`grl.keras`). Imports neither PyTorch nor
 unless ``KERAS_BACKEND`` selects one of them.
 """
 
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from grl._frameworks import require
 
 require("tf")
@@ -16,4 +20,14 @@ from grl.backends.tf import (  # noqa: E402
     gradient_reversal,
 )
 
-__all__ = ["GradientReversal", "GradientReversalScheduler", "gradient_reversal"]
+if TYPE_CHECKING:
+    from grl.backends.keras import diagnostics
+
+__all__ = ["GradientReversal", "GradientReversalScheduler", "diagnostics", "gradient_reversal"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    # The monitor, warnings and placement check (docs/diagnostics.md), loaded on first use.
+    if name != "diagnostics":
+        raise AttributeError(f"module 'grl.tf' has no attribute {name!r}")
+    return importlib.import_module("grl.backends.keras.diagnostics")
