@@ -20,6 +20,7 @@ from grl.backends.torch.functions import reverse
 from grl.backends.torch.ops import check_input, check_lambda_properties, traced_op
 from grl.core import lambda_ as lambda_rules
 from grl.core import layer as contract
+from grl.core.diagnostics import AdvanceWatch
 
 _SIXTEEN_BIT = (torch.float16, torch.bfloat16)
 _OUTSIDE_COMPILE = (
@@ -81,6 +82,9 @@ class GradientReversal(contract.LayerContract, nn.Module):
         self.register_buffer("lambda_", scalar_buffer(value, dtype, torch.device("cpu")))
         self.register_buffer("step_count", torch.tensor(0, dtype=torch.int64))
         self._traced = False
+        # Notices a schedule that is never advanced (a forgotten step_all): dropped at the
+        # first advance, so a correctly stepped run pays for it during one step only.
+        self._advance_watch = AdvanceWatch() if self._schedule is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if isinstance(x, torch.fx.Proxy):
@@ -97,7 +101,15 @@ class GradientReversal(contract.LayerContract, nn.Module):
             self._traced = True  # the traced graph reads λ at this address from now on
         if not (x.is_floating_point() or x.is_complex()):
             return x
+        # is_compiling() first: compiled code never reads (nor guards on) the watch.
+        if not torch.compiler.is_compiling() and self._advance_watch is not None:
+            self._count_training_pass()
         return reverse(x, lambda_)
+
+    def _count_training_pass(self) -> None:
+        watch = self._advance_watch
+        if watch is not None and self.training and torch.is_grad_enabled() and not watch.count():
+            self._advance_watch = None
 
     # -- the contract's hooks ----------------------------------------------------------
     def _read_tensor(self, value: Any) -> float | None:
@@ -109,6 +121,7 @@ class GradientReversal(contract.LayerContract, nn.Module):
     def _advance(self, steps: int) -> None:
         # Read every time, never cached: DDP's broadcast or a load may have changed it.
         step = int(self.step_count) + steps
+        self._advance_watch = None
         self._write_buffer("step_count", step)
         if self._schedule is not None:
             self._write_buffer("lambda_", self._schedule(step))
@@ -168,6 +181,8 @@ class GradientReversal(contract.LayerContract, nn.Module):
         if saved_step is None and prefix + "step_count" in missing_keys:
             missing_keys.remove(prefix + "step_count")  # a checkpoint from before grl 0.2
         if self._schedule is not None and len(error_msgs) == errors_before:
+            if int(self.step_count) > 0:
+                self._advance_watch = None  # resumed mid-schedule
             self._recompute_loaded_lambda(saved_lambda, prefix)
 
     def _recompute_loaded_lambda(self, saved: Any, prefix: str) -> None:
