@@ -13,7 +13,7 @@ from typing import Any
 
 import mlx.core as mx
 
-from grl.core import lambda_ as spec
+from grl.core import lambda_ as lambda_rules
 
 _SIXTEEN_BIT = (mx.float16, mx.bfloat16)
 _EVAL_UNDER_TRANSFORM = "[eval]"  # MLX's message when a value is read inside compile/vmap
@@ -67,22 +67,22 @@ def lambda_array(lambda_: Any, like: mx.Dtype) -> mx.array:
     must not be rounded to float32; float32 otherwise, which rounds the same as the spec's
     float64 → dtype cast). An array keeps its dtype; its value is checked unless it is
     being traced (inside ``mx.compile`` or ``mx.vmap`` it cannot be read)."""
-    if spec.is_number_like(lambda_):
-        value = spec.validate_lambda_number(lambda_)
+    if lambda_rules.is_number_like(lambda_):
+        value = lambda_rules.validate_lambda_number(lambda_)
         return mx.array(value, dtype=mx.float64 if like == mx.float64 else mx.float32)
     if not isinstance(lambda_, mx.array):
-        raise spec.type_error(lambda_)
-    spec.check_floating_dtype(
+        raise lambda_rules.type_error(lambda_)
+    lambda_rules.check_floating_dtype(
         mx.issubdtype(lambda_.dtype, mx.floating), str(lambda_.dtype).split(".")[-1], lambda_
     )
-    spec.check_rank(tuple(lambda_.shape), lambda_)
+    lambda_rules.check_rank(tuple(lambda_.shape), lambda_)
     try:
         value = lambda_.item()
     except ValueError as error:
         if _EVAL_UNDER_TRANSFORM not in str(error):
             raise
         return lambda_
-    spec.check_real_value(float(value), lambda_)
+    lambda_rules.check_real_value(float(value), lambda_)
     return lambda_
 
 
@@ -108,5 +108,5 @@ def reverse(x: mx.array, lambda_: mx.array) -> mx.array:
 def _check_x(x: Any) -> None:
     if not isinstance(x, mx.array):
         raise TypeError(
-            f"x must be an mlx.core.array; got {spec.describe(x)} of type {type(x).__name__}"
+            f"x must be an mlx.core.array; got {lambda_rules.describe(x)} of type {type(x).__name__}"
         )

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from grl.backends.torch.functions import cast_negated_lambda, reverse
-from grl.core import lambda_ as spec
+from grl.core import lambda_ as lambda_rules
 
 __all__ = ["cast_negated_lambda", "check_lambda_tensor", "gradient_reversal", "lambda_tensor"]
 
@@ -21,7 +21,7 @@ def check_input(x: Any) -> None:
     """``x`` must be a dense tensor (lists and NumPy arrays are not converted silently)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(
-            f"x must be a torch.Tensor; got {type(x).__name__}: {spec.describe(x)} "
+            f"x must be a torch.Tensor; got {type(x).__name__}: {lambda_rules.describe(x)} "
             "(convert it with torch.as_tensor first)"
         )
     if x.layout != torch.strided or x.is_nested:
@@ -48,7 +48,7 @@ def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
     check_lambda_properties(lambda_)
     if lambda_.device != x.device:
         raise ValueError(
-            f"{spec.ARGUMENT} is on device {lambda_.device} but x is on {x.device}; move λ "
+            f"{lambda_rules.ARGUMENT} is on device {lambda_.device} but x is on {x.device}; move λ "
             f"with lambda_.to(x.device) (GradientReversal modules follow .to(device))"
         )
 
@@ -56,13 +56,13 @@ def check_lambda_tensor(lambda_: torch.Tensor, x: torch.Tensor) -> None:
 def check_lambda_properties(lambda_: torch.Tensor) -> None:
     """:func:`check_lambda_tensor` without the device check (for callers that make their own)."""
     if lambda_.dim() != 0:
-        spec.check_rank(tuple(lambda_.shape), lambda_)
+        lambda_rules.check_rank(tuple(lambda_.shape), lambda_)
     if not lambda_.is_floating_point():
-        spec.check_floating_dtype(False, str(lambda_.dtype).removeprefix("torch."), lambda_)
+        lambda_rules.check_floating_dtype(False, str(lambda_.dtype).removeprefix("torch."), lambda_)
     if lambda_.requires_grad:
         raise ValueError(
-            f"{spec.ARGUMENT} must not require grad (λ is a fixed meta-parameter and never "
-            f"receives a gradient); pass lambda_.detach(); got {spec.describe(lambda_)}"
+            f"{lambda_rules.ARGUMENT} must not require grad (λ is a fixed meta-parameter and never "
+            f"receives a gradient); pass lambda_.detach(); got {lambda_rules.describe(lambda_)}"
         )
 
 
@@ -104,7 +104,7 @@ def lambda_tensor(lambda_: Any, x: torch.Tensor) -> torch.Tensor:
         return lambda_
     if torch.compiler.is_compiling():
         return compiled_number(lambda_)
-    return host_lambda(spec.validate_lambda_number(lambda_))
+    return host_lambda(lambda_rules.validate_lambda_number(lambda_))
 
 
 def check_cpu_lambda_value(lambda_: torch.Tensor) -> None:
@@ -115,7 +115,7 @@ def check_cpu_lambda_value(lambda_: torch.Tensor) -> None:
         # A per-example λ under torch.func.vmap has no single value (like a device λ,
         # whose value is not read either).
         return
-    spec.check_real_value(value, lambda_)
+    lambda_rules.check_real_value(value, lambda_)
 
 
 def compiled_number(lambda_: Any) -> torch.Tensor:
@@ -127,7 +127,7 @@ def compiled_number(lambda_: Any) -> torch.Tensor:
     """
     if type(lambda_) in (int, float) and 0 <= lambda_ <= sys.float_info.max:
         return torch.scalar_tensor(lambda_, dtype=torch.float64)
-    return torch.tensor(spec.validate_lambda_number(lambda_), dtype=torch.float64)
+    return torch.tensor(lambda_rules.validate_lambda_number(lambda_), dtype=torch.float64)
 
 
 def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
