@@ -108,5 +108,6 @@ def reverse(x: mx.array, lambda_: mx.array) -> mx.array:
 def _check_x(x: Any) -> None:
     if not isinstance(x, mx.array):
         raise TypeError(
-            f"x must be an mlx.core.array; got {lambda_rules.describe(x)} of type {type(x).__name__}"
+            f"x must be an mlx.core.array; got {lambda_rules.describe(x)} of type "
+            f"{type(x).__name__}"
         )
