@@ -31,10 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_target(parser: argparse.ArgumentParser, spec: str) -> Any:
-    module_name, sep, attr = spec.partition(":")
+def load_target(parser: argparse.ArgumentParser, target: str) -> Any:
+    module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        parser.error(f"MODULE:ATTR expected (e.g. mypackage.layers:grad_reverse); got {spec!r}")
+        parser.error(f"MODULE:ATTR expected (e.g. mypackage.layers:grad_reverse); got {target!r}")
     sys.path.insert(0, os.getcwd())  # like `python -m`, find the user's modules here
     try:
         target: Any = importlib.import_module(module_name)

@@ -20,7 +20,7 @@ from typing import Any
 import tensorflow as tf
 
 from grl.backends.tf import internals
-from grl.core import lambda_ as spec
+from grl.core import lambda_ as lambda_rules
 
 _OP_NAME = "GrlGradientReversal"
 _SIXTEEN_BIT = (tf.float16, tf.bfloat16)
@@ -65,9 +65,9 @@ def _reversal(x: tf.Tensor, lambda_: tf.Tensor) -> Any:
 def _check_lambda_tensor(lambda_: Any) -> None:
     """Type, dtype and rank of a λ that is not a host number (no value read)."""
     if not isinstance(lambda_, (tf.Tensor, tf.Variable)):
-        raise spec.type_error(lambda_)
-    spec.check_floating_dtype(lambda_.dtype.is_floating, lambda_.dtype.name, lambda_)
-    spec.check_rank(tuple(lambda_.shape), lambda_)
+        raise lambda_rules.type_error(lambda_)
+    lambda_rules.check_floating_dtype(lambda_.dtype.is_floating, lambda_.dtype.name, lambda_)
+    lambda_rules.check_rank(tuple(lambda_.shape), lambda_)
 
 
 def lambda_tensor(lambda_: Any) -> tf.Tensor:
@@ -76,24 +76,24 @@ def lambda_tensor(lambda_: Any) -> tf.Tensor:
     Symbolic λ (inside ``tf.function``) is checked for rank and dtype at trace time; eager
     values are checked in full.
     """
-    if spec.is_number_like(lambda_):
-        return tf.constant(spec.validate_lambda_number(lambda_), dtype=tf.float64)
+    if lambda_rules.is_number_like(lambda_):
+        return tf.constant(lambda_rules.validate_lambda_number(lambda_), dtype=tf.float64)
     _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
         lambda_ = lambda_.read_value()
     if tf.executing_eagerly():
-        spec.check_real_value(float(lambda_.numpy()), lambda_)
+        lambda_rules.check_real_value(float(lambda_.numpy()), lambda_)
     return tf.stop_gradient(lambda_)
 
 
 def _eager_lambda(lambda_: Any) -> float | tf.Tensor:
     """Validate λ in full for one eager call; a variable is read (a snapshot) to check it."""
-    if spec.is_number_like(lambda_):
-        return spec.validate_lambda_number(lambda_)
+    if lambda_rules.is_number_like(lambda_):
+        return lambda_rules.validate_lambda_number(lambda_)
     _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
         lambda_ = tf.stop_gradient(lambda_.value())
-    spec.check_real_value(float(lambda_.numpy()), lambda_)
+    lambda_rules.check_real_value(float(lambda_.numpy()), lambda_)
     return lambda_
 
 
