@@ -189,14 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         why = _usable(backend)
         if why is None:
             backends.append(backend)
+            if args.backend is None:  # the fastest installed one; import no other framework
+                break
         elif args.backend is None or args.backend == "all":
             note(f"skipping backend {backend}: {why}")
         else:
             parser.error(f"backend {backend!r} is unavailable: {why}")
     if not backends:
         parser.error("no backend is available: install torch, tensorflow or jax")
-    if args.backend is None:
-        backends = backends[:1]
 
     from grl.demo import report
 

@@ -66,8 +66,13 @@ def test_default_run_uses_the_fastest_backend_and_writes_figures(
 
     first = next(b for b in cli.BACKENDS if cli._usable(b) is None)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_usable", lambda b: None if b == first else "not here")
+    asked: list[str] = []
+    monkeypatch.setattr(
+        cli, "_usable", lambda b: asked.append(b) or (None if b == first else "not here")
+    )
     assert main(["--steps", "2", "--quiet", "--json", "r.json"]) == 0
+    # Frameworks after the first usable one are not even imported.
+    assert asked == list(cli.BACKENDS[: cli.BACKENDS.index(first) + 1])
     records = json.loads((tmp_path / "r.json").read_text())
     assert {(r["experiment"], r["backend"], r["seed"]) for r in records} == {
         ("moons", first, 0),
