@@ -5,10 +5,10 @@
 # (editable), and the oldest numpy / ml_dtypes that grl and the framework both admit. There
 # the backend's conformance suite and its integration tests run with the backend required:
 #   torch  torch, numpy and ml_dtypes at their floors          tests/conformance tests/torch
-#   tf     tensorflow-cpu and keras at their floors, numpy at  tests/conformance tests/tf
-#          its floor, ml_dtypes as TensorFlow pins it
+#   tf     tensorflow-cpu and keras at their floors, numpy     tests/conformance tests/tf
+#          and ml_dtypes at the oldest TensorFlow admits
 #   jax    jax, jaxlib and flax at their floors, numpy and     tests/conformance tests/jax
-#          ml_dtypes at the oldest releases JAX admits
+#          ml_dtypes at the oldest JAX admits
 # Integration tests of packages not installed here (lightning, onnx, ...) skip; flax's own
 # dependencies bring optax and orbax, so the JAX integration tests all run.
 #
@@ -29,7 +29,7 @@ start=$(date +%s)
 elapsed() { echo "$(($(date +%s) - start)) s"; }
 
 read -r -a torch_pip_args <<<"${GRL_MIN_TORCH_PIP_ARGS:-}"
-read -r -a tf_deps <<<"${GRL_MIN_TF_DEPS:-numpy==1.26.0 ml_dtypes==0.4.0}"
+read -r -a tf_deps <<<"${GRL_MIN_TF_DEPS:-numpy==1.26.0 ml_dtypes==0.5.1}"
 read -r -a jax_deps <<<"${GRL_MIN_JAX_DEPS:-numpy==2.0.0 ml_dtypes==0.5.0 flatbuffers}"
 read -r -a pytest_args <<<"${GRL_MIN_VERSIONS_PYTEST_ARGS:-}"
 test_requirements=(pytest hypothesis)
@@ -69,7 +69,9 @@ check_backend() (
     local backend=$1 venv="$work/venv-$1" log="$work/$1.log" pins tests
     case $backend in
     torch)
-        pins=("torch==$floor_torch" "numpy==$floor_numpy" "ml_dtypes==$floor_ml_dtypes")
+        # setuptools: torch.compile's inductor imports it, and a bare venv lacks it.
+        pins=("torch==$floor_torch" "numpy==$floor_numpy" "ml_dtypes==$floor_ml_dtypes"
+            setuptools)
         tests=(tests/conformance tests/torch) ;;
     tf)
         pins=("tensorflow-cpu==$floor_tensorflow_cpu" "keras==$floor_keras" "${tf_deps[@]}")
