@@ -4,86 +4,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-import ml_dtypes
 import numpy as np
 import torch
 import torch._dynamo.testing
 
 import grl.torch as grl_torch
+from grl.conformance.frameworks.torch import CallableAdapter
 from grl.core import schedules
 from tests.conformance.adapters.base import Adapter
 
-_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "complex64": torch.complex64,
-    "complex128": torch.complex128,
-}
 
+class TorchAdapter(CallableAdapter, Adapter):
+    """The kit's callable adapter driving ``grl.torch.gradient_reversal``, plus the layer."""
 
-def _sum_sin(x: torch.Tensor, lambda_: Any) -> torch.Tensor:
-    return torch.sin(grl_torch.gradient_reversal(x, lambda_)).sum()
-
-
-class TorchAdapter(Adapter):
-    name = "torch"
-    second_order_methods = ("double_backward", "func_hessian", "jacrev_jacrev", "grad_grad")
-    forward_mode_methods = ("forward_ad", "func_jvp", "jacfwd")
-    forward_mode_errors: ClassVar[dict[str, type[BaseException]]] = {"compiled_jvp": RuntimeError}
-
-    def from_numpy(self, array: np.ndarray) -> torch.Tensor:
-        if array.dtype == ml_dtypes.bfloat16:
-            return torch.from_numpy(array.view(np.uint16).copy()).view(torch.bfloat16)
-        return torch.from_numpy(np.array(array))
-
-    def to_numpy(self, tensor: torch.Tensor) -> np.ndarray:
-        tensor = tensor.detach().cpu()
-        if tensor.dtype == torch.bfloat16:
-            return tensor.view(torch.uint16).numpy().view(ml_dtypes.bfloat16)
-        return tensor.resolve_conj().numpy()
-
-    def make_lambda(self, value: float, dtype: str) -> torch.Tensor:
-        return torch.tensor(value, dtype=_DTYPES[dtype])
-
-    def non_contiguous(self, array: np.ndarray) -> torch.Tensor:
-        doubled = np.repeat(array[..., None], 2, axis=-1)
-        return self.from_numpy(doubled)[..., 0]
-
-    def forward(self, x: Any, lambda_: Any) -> torch.Tensor:
-        return grl_torch.gradient_reversal(x, lambda_)
-
-    def shares_memory(self, x: torch.Tensor, y: torch.Tensor) -> bool:
-        return x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr() and (
-            x.data_ptr() == y.data_ptr()
-        )
-
-    def _native_lambda(self, lambda_: Any) -> Any:
-        return self.make_lambda(*lambda_) if isinstance(lambda_, tuple) else lambda_
-
-    def vjp(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
-        xt = self.from_numpy(x).requires_grad_(True)
-        y = grl_torch.gradient_reversal(xt, self._native_lambda(lambda_))
-        (grad,) = torch.autograd.grad(y, xt, self.from_numpy(g))
-        return self.to_numpy(grad)
-
-    def vjp_compiled(self, x: np.ndarray, lambda_: Any, g: np.ndarray) -> np.ndarray:
-        lam = self._native_lambda(lambda_)
-        if not isinstance(lam, torch.Tensor):
-            lam = torch.tensor(float(lam), dtype=torch.float64)
-
-        # Dynamo does not trace torch.autograd.grad; AOTAutograd compiles the backward of
-        # the compiled forward, which is what a training step runs.
-        @torch.compile(fullgraph=True, backend="aot_eager")
-        def forward(x: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-            return grl_torch.gradient_reversal(x, lam) + 0
-
-        xt = self.from_numpy(x).requires_grad_(True)
-        (grad,) = torch.autograd.grad(forward(xt, lam), xt, self.from_numpy(g))
-        return self.to_numpy(grad)
+    def __init__(self) -> None:
+        super().__init__(grl_torch.gradient_reversal)
 
     def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
         # A λ that requires grad is refused outright (a clear ValueError), so λ can never
@@ -94,45 +31,6 @@ class TorchAdapter(Adapter):
         except ValueError as error:
             return "lambda_" in str(error) and "grad" in str(error)
         return False
-
-    def second_derivative(self, x: np.ndarray, lambda_: float, method: str) -> np.ndarray:
-        xt = self.from_numpy(x)
-        if method == "double_backward":
-            xt.requires_grad_(True)
-            (g,) = torch.autograd.grad(_sum_sin(xt, lambda_), xt, create_graph=True)
-            (h,) = torch.autograd.grad(g.sum(), xt)
-            return self.to_numpy(h)
-        f = lambda v: _sum_sin(v, lambda_)  # noqa: E731
-        if method == "func_hessian":
-            return self.to_numpy(torch.diagonal(torch.func.hessian(f)(xt)))
-        if method == "jacrev_jacrev":
-            return self.to_numpy(torch.diagonal(torch.func.jacrev(torch.func.jacrev(f))(xt)))
-        if method == "grad_grad":
-            return self.to_numpy(torch.func.grad(lambda v: torch.func.grad(f)(v).sum())(xt))
-        raise ValueError(method)
-
-    def forward_mode(self, x: np.ndarray, lambda_: float, t: np.ndarray, method: str) -> Any:
-        xt, tt = self.from_numpy(x), self.from_numpy(t)
-        grl = lambda v: grl_torch.gradient_reversal(v, lambda_)  # noqa: E731
-        if method == "forward_ad":
-            import torch.autograd.forward_ad as fwAD
-
-            with fwAD.dual_level():
-                out = grl(fwAD.make_dual(xt, tt))
-                return self.to_numpy(fwAD.unpack_dual(out).tangent)
-        if method == "func_jvp":
-            return self.to_numpy(torch.func.jvp(grl, (xt,), (tt,))[1])
-        if method == "jacfwd":
-            jac = torch.func.jacfwd(grl)(xt)
-            return self.to_numpy(jac.reshape(xt.numel(), xt.numel()) @ tt.reshape(-1))
-        if method == "compiled_jvp":
-            import torch.autograd.forward_ad as fwAD
-
-            compiled = torch.compile(grl, fullgraph=True, backend="aot_eager")
-            with fwAD.dual_level():
-                out = compiled(fwAD.make_dual(xt, tt))
-                return self.to_numpy(fwAD.unpack_dual(out).tangent)
-        raise ValueError(method)
 
     def compile_count(self, x: np.ndarray, lambdas: Sequence[float]) -> tuple[int, list]:
         counter = torch._dynamo.testing.CompileCounterWithBackend("inductor")
