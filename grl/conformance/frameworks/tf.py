@@ -68,13 +68,16 @@ class CallableAdapter(Adapter):
     def _sum_sin(self, x: tf.Tensor, lambda_: Any) -> tf.Tensor:
         return tf.reduce_sum(tf.sin(self.apply(x, lambda_)))
 
-    def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
+    def _lambda_gradient(self, x: np.ndarray, lambda_value: float) -> tf.Tensor | None:
         lam = tf.Variable(lambda_value)
         xt = self.from_numpy(x)
         with tf.GradientTape() as tape:
             tape.watch(xt)
             out = self._sum_sin(xt, lam)
-        grad = tape.gradient(out, lam)
+        return tape.gradient(out, lam)
+
+    def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
+        grad = self._lambda_gradient(x, lambda_value)
         return grad is None or not bool(tf.reduce_any(grad != 0))
 
     def second_derivative(self, x: np.ndarray, lambda_: float, method: str) -> np.ndarray:

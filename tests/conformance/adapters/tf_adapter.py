@@ -21,12 +21,7 @@ class TFAdapter(CallableAdapter, Adapter):
 
     def lambda_gradient_is_zero(self, x: np.ndarray, lambda_value: float) -> bool:
         # Stricter than the kit's: grl gives λ no gradient at all (None), not a zero one.
-        lam = tf.Variable(lambda_value)
-        xt = self.from_numpy(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            out = self._sum_sin(xt, lam)
-        return tape.gradient(out, lam) is None
+        return self._lambda_gradient(x, lambda_value) is None
 
     def compile_count(self, x: np.ndarray, lambdas: Sequence[float]) -> tuple[int, list]:
         layer = grl_tf.GradientReversal(lambdas[0])
