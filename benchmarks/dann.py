@@ -1,8 +1,8 @@
 """The macro benchmark's DANN step: two of the demo's networks, one batch, one loop.
 
-The networks are :class:`grl.demo.spec.Net` layer lists, built in each framework by the
+The networks are :class:`grl.demo.experiments.Net` layer lists, built in each framework by the
 demo's own builders (``grl/demo/models_*.py``) from the same NumPy weights
-(:func:`grl.demo.spec.init_params`):
+(:func:`grl.demo.experiments.init_params`):
 
 * ``digits``: the demo's digits network (two 3×3 conv + 2×2 max-pool blocks, a 64-unit
   feature layer, a 10-way label head, a 64-unit domain head) on 16×16×3 images, batches
@@ -23,7 +23,7 @@ import numpy as np
 from benchmarks import records
 from benchmarks.settings import Settings
 from benchmarks.timing import interleaved_samples
-from grl.demo.spec import Layer, Net, init_params
+from grl.demo.experiments import Layer, Net, init_params
 
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9

@@ -9,6 +9,6 @@ only", "DANN" and (image experiments) "train on target", from the same initial w
 * mnist_digits / digits_mnist: MNIST ↔ scikit-learn's UCI digits (two handwriting collections).
 
 Data, initial weights and mini-batch plans are made in NumPy (:mod:`grl.demo.data`,
-:mod:`grl.demo.spec`) so the torch, TensorFlow and JAX runs are comparable number for number.
+:mod:`grl.demo.experiments`) so the torch, TensorFlow and JAX runs are comparable number for number.
 Needs scikit-learn, scikit-image, mlxtend, matplotlib and tqdm (``pip install 'grl[demo]'``).
 """

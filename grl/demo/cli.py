@@ -148,7 +148,7 @@ def _run_experiment(args, experiment, backends, note, records) -> None:  # type:
 
     from grl.demo import plots
     from grl.demo.data import make_data
-    from grl.demo.spec import config_for, make_plan, methods_for
+    from grl.demo.experiments import config_for, make_plan, methods_for
     from grl.demo.train import run
 
     config = config_for(experiment, args.steps)

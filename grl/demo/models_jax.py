@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from grl.demo.spec import Config, Layer, Net, Plan, conv_geometry, is_kernel
+from grl.demo.experiments import Config, Layer, Net, Plan, conv_geometry, is_kernel
 from grl.jax import gradient_reversal
 
 Params = dict[str, jax.Array]

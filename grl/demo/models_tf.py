@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from grl.demo.spec import Config, Layer, Plan, conv_geometry, is_kernel
+from grl.demo.experiments import Config, Layer, Plan, conv_geometry, is_kernel
 from grl.tf import gradient_reversal
 
 

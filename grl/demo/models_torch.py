@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from grl.demo.spec import Config, Layer, Net, Plan, conv_geometry
+from grl.demo.experiments import Config, Layer, Net, Plan, conv_geometry
 from grl.torch import GradientReversal
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from grl.demo.data import DomainData
+from grl.demo.experiments import Plan
 from grl.demo.report import TITLES
-from grl.demo.spec import Plan
 from grl.demo.train import Record
 
 Predict = Callable[[np.ndarray], np.ndarray]

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grl.demo.data import DomainData
-from grl.demo.spec import Config, init_params, make_plan
+from grl.demo.experiments import Config, init_params, make_plan
 
 
 class Trainer(Protocol):

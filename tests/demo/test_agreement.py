@@ -1,4 +1,5 @@
-"""The one-spec promise end to end: same data, weights and batches give the same losses."""
+"""One experiment description, every framework: the same data, weights and batches give
+the same losses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from grl.demo import data, spec, train
+from grl.demo import data, experiments, train
 from grl.demo.cli import BACKENDS  # the demo's frameworks (grl may support more)
 from tests.backends import require
 from tests.demo.deps import require_demo_dependencies
@@ -21,17 +22,17 @@ IMAGE_STEPS = 10
 
 
 @pytest.fixture(scope="module", params=["moons", "mnist_m", "mnist_digits"])
-def experiment(request) -> tuple[str, data.DomainData, spec.Config]:
+def experiment(request) -> tuple[str, data.DomainData, experiments.Config]:
     """Moons' MLP, and the paper's conv net on colour (MNIST-M) and grey (digits) images."""
     name = request.param
-    return name, data.make_data(name, 0), spec.config_for(name, steps_for(name))
+    return name, data.make_data(name, 0), experiments.config_for(name, steps_for(name))
 
 
 def steps_for(name: str) -> int:
     return STEPS if name == "moons" else IMAGE_STEPS
 
 
-@pytest.mark.parametrize("method", spec.METHODS)
+@pytest.mark.parametrize("method", experiments.METHODS)
 def test_backends_agree_on_losses_and_predictions(experiment, method: str) -> None:
     for backend in BACKENDS:
         require(backend)
@@ -82,10 +83,10 @@ def test_backends_apply_the_same_weight_decay() -> None:
     for backend in BACKENDS:
         require(backend)
     domains = data.make_data("moons", 0)
-    decayed = replace(spec.config_for("moons", STEPS), weight_decay=0.5)
+    decayed = replace(experiments.config_for("moons", STEPS), weight_decay=0.5)
     x = domains.target_test_x[:64]
 
-    def logits(backend: str, config: spec.Config) -> np.ndarray:
+    def logits(backend: str, config: experiments.Config) -> np.ndarray:
         trainer = train.make_trainer(backend, config, domains, "dann", seed=0)
         for i in range(STEPS):
             trainer.step(i)

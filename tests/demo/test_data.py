@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grl.core import schedules
-from grl.demo import data, mnist, spec
+from grl.demo import data, experiments, mnist
 from tests.demo.deps import require_demo_dependencies
 
 require_demo_dependencies()
@@ -117,23 +117,23 @@ def test_everything_is_a_function_of_the_seed(experiment: str) -> None:
     a, b, c = (data.make_data(experiment, s) for s in (5, 5, 6))
     assert np.array_equal(a.target_test_x, b.target_test_x)
     assert not np.array_equal(a.target_test_x, c.target_test_x)
-    config = spec.config_for(experiment, 10)
-    pa, pb = spec.init_params(config.net, 5), spec.init_params(config.net, 5)
+    config = experiments.config_for(experiment, 10)
+    pa, pb = experiments.init_params(config.net, 5), experiments.init_params(config.net, 5)
     assert all(np.array_equal(pa[k], pb[k]) for k in pa)
-    plan = spec.make_plan(config, "dann", 100, 50, 5)
+    plan = experiments.make_plan(config, "dann", 100, 50, 5)
     assert plan.lambda_[0] == 0 and np.all(np.diff(plan.lambda_) > 0)
     assert plan.labelled_idx.max() < 100 and plan.target_idx.max() < 50
-    assert not spec.make_plan(config, "source_only", 100, 50, 5).lambda_.any()
+    assert not experiments.make_plan(config, "source_only", 100, 50, 5).lambda_.any()
 
 
 @pytest.mark.parametrize("experiment", data.EXPERIMENTS)
 def test_the_plan_follows_the_configured_lambda_schedule(experiment: str) -> None:
-    config = spec.config_for(experiment, 400)
+    config = experiments.config_for(experiment, 400)
     expected = schedules.dann(400, gamma=config.lambda_gamma, hi=config.lambda_hi)
-    lam = spec.make_plan(config, "dann", 100, 50, 0).lambda_
+    lam = experiments.make_plan(config, "dann", 100, 50, 0).lambda_
     assert lam.dtype == np.float32
     assert np.array_equal(lam, np.array([expected(s) for s in range(400)], np.float32))
-    other_ramp = spec.make_plan(replace(config, lambda_gamma=20.0), "dann", 100, 50, 0)
+    other_ramp = experiments.make_plan(replace(config, lambda_gamma=20.0), "dann", 100, 50, 0)
     assert not np.array_equal(lam, other_ramp.lambda_)
 
 
