@@ -163,24 +163,35 @@ def adapter_methods(adapters: dict[str, str]) -> dict[str, set[str]]:
     """backend -> transformation names declared by its adapter class (read, not imported).
 
     ``adapters`` maps a backend to its adapter module; the class is the one whose bases
-    name ``Adapter``.
+    name ``Adapter``. The names may also be inherited from the kit's callable adapter of
+    that framework (``grl/conformance/frameworks/<backend>.py``), which is read as well.
     """
     found: dict[str, set[str]] = {}
     for backend, module in adapters.items():
-        path = ROOT / (module.replace(".", "/") + ".py")
-        tree = ast.parse(path.read_text(encoding="utf-8")) if path.exists() else ast.Module([])
         names: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and "Adapter" in _base_names(node):
-                for statement in node.body:
-                    target_node = getattr(statement, "target", None) or (
-                        statement.targets[0] if isinstance(statement, ast.Assign) else None
-                    )
-                    value = getattr(statement, "value", None)
-                    if getattr(target_node, "id", None) in METHOD_ATTRIBUTES and value is not None:
-                        names.update(_literal_names(value))
+        for path in (
+            ROOT / (module.replace(".", "/") + ".py"),
+            ROOT / "grl" / "conformance" / "frameworks" / f"{backend}.py",
+        ):
+            if path.exists():
+                names |= _declared_methods(ast.parse(path.read_text(encoding="utf-8")))
         found[backend] = names
     return found
+
+
+def _declared_methods(tree: ast.Module) -> set[str]:
+    """The transformation names that the Adapter subclasses in ``tree`` declare."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and "Adapter" in _base_names(node):
+            for statement in node.body:
+                target_node = getattr(statement, "target", None) or (
+                    statement.targets[0] if isinstance(statement, ast.Assign) else None
+                )
+                value = getattr(statement, "value", None)
+                if getattr(target_node, "id", None) in METHOD_ATTRIBUTES and value is not None:
+                    names.update(_literal_names(value))
+    return names
 
 
 def _base_names(node: ast.ClassDef) -> set[str]:
