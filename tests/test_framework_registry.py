@@ -22,12 +22,9 @@ ALLOWED = {
     "tests/test_framework_registry.py": "this test's own examples",
     "grl/backends/keras/dispatch.py": "Keras's backend names (its KERAS_BACKEND values)",
     "tests/conformance/test_layer_contract.py": "per-backend layer kinds, checked equal to it",
-    # Still to derive from the registry (asked of their owners, issue #12 item 3):
-    "grl/conformance/runner.py": "to derive",
-    "grl/demo/cli.py": "to derive",
-    "tests/docs/markdown_blocks.py": "to derive",
-    "tests/docs/test_generated.py": "to derive",
-    "tests/kit/test_peers_doc.py": "to derive",
+    "grl/demo/cli.py": "the frameworks the demo has trainers for (no MLX trainer)",
+    "tests/docs/markdown_blocks.py": "which framework each docs code block imports",
+    "tests/docs/test_generated.py": "synthetic reports that exercise the matrix generator",
 }
 
 
