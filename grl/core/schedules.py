@@ -73,8 +73,7 @@ def _bounds(lo: Any, hi: Any) -> tuple[float, float]:
 
 def progress(step: Any, total_steps: int) -> float:
     """``p = clamp(step / total_steps, 0, 1)``, the fraction of training done."""
-    step = _real("step", step)
-    return min(max(step / total_steps, 0.0), 1.0)
+    return _progress(_HostScalar, _real("step", step), total_steps)
 
 
 # -- the formulas, against an array namespace ------------------------------------------------
