@@ -1,8 +1,9 @@
 """What the diagnostics monitor costs: one DANN training step with the monitor off and on.
 
-The step is the demo's digits DANN (two 3×3 conv + 2×2 max-pool blocks of 16 and 32
-channels, a 64-unit feature layer, a 10-way label head and a 64-unit domain head on 16×16×3
-images; 32 source + 32 target images per step), in each framework:
+The step is the demo's MNIST → MNIST-M DANN, the paper's network (JMLR 2016, Fig. 4; the
+demo's ``paper_net``): conv 5×5×32 → max-pool 2 → conv 5×5×48 → max-pool 2 (768 shared
+features), label head fc 100 → fc 100 → fc 10, domain head fc 100 → fc 1, on 28×28×3 images,
+64 source + 64 target images per step. In each framework:
 
 * torch: eager ``zero_grad``, forward, backward, ``optimizer.step()``, ``step_all``; "on"
   adds a :class:`grl.backends.torch.diagnostics.Monitor` (``domain()`` and ``collect()``
@@ -29,8 +30,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-BATCH, IMAGE, CLASSES = 32, 16, 10
-REPEATS, MIN_SAMPLE_S = 15, 0.3
+BATCH, IMAGE, CLASSES = 64, 28, 10
+FEATURES = 48 * 4 * 4  # after two valid 5×5 convs and two 2×2 pools of 28×28
+MIN_SAMPLE_S = 0.3
+KERAS_BATCHES = 32  # batches per timed `fit` call
 FRAMEWORKS = ("torch", "jax", "keras")
 
 
@@ -44,7 +47,7 @@ def data(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def sample(cases: dict[str, Callable[[], None]]) -> dict[str, list[float]]:
+def sample(cases: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
     """Interleaved samples (seconds per call, CPU time) of every case."""
     calls = {}
     for name, case in cases.items():
@@ -59,7 +62,7 @@ def sample(cases: dict[str, Callable[[], None]]) -> dict[str, list[float]]:
         calls[name] = n
     samples: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
-    for repeat in range(REPEATS):
+    for repeat in range(repeats):
         for name in names[repeat % 2 :] + names[: repeat % 2]:
             start = time.process_time()
             for _ in range(calls[name]):
@@ -87,13 +90,15 @@ def torch_cases() -> dict[str, Callable[[], None]]:
         return nn.ModuleDict(
             {
                 "features": nn.Sequential(
-                    nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Flatten(), nn.Linear(32 * 16, 64), nn.ReLU(),
+                    nn.Conv2d(3, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(32, 48, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                 ),
-                "label": nn.Linear(64, CLASSES),
+                "label": nn.Sequential(
+                    nn.Linear(FEATURES, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
+                    nn.Linear(100, CLASSES),
+                ),
                 "grl": GradientReversal(schedules.dann(total_steps=10**9)),
-                "domain": nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)),
+                "domain": nn.Sequential(nn.Linear(FEATURES, 100), nn.ReLU(), nn.Linear(100, 1)),
             }
         )  # fmt: skip
 
@@ -138,25 +143,25 @@ def jax_cases() -> dict[str, Callable[[], None]]:
         return {"w": jnp.asarray(w), "b": jnp.zeros(n_out)}
 
     def conv(c_in: int, c_out: int) -> dict:
-        scale = np.sqrt(2.0 / (9 * c_in))
-        w = (rng.standard_normal((3, 3, c_in, c_out)) * scale).astype("float32")
+        scale = np.sqrt(2.0 / (25 * c_in))
+        w = (rng.standard_normal((5, 5, c_in, c_out)) * scale).astype("float32")
         return {"w": jnp.asarray(w), "b": jnp.zeros(c_out)}
 
     params = {
-        "c0": conv(3, 16), "c1": conv(16, 32), "f": dense(32 * 16, 64),
-        "y": dense(64, CLASSES), "d0": dense(64, 64), "d1": dense(64, 1),
+        "c0": conv(3, 32), "c1": conv(32, 48),
+        "y0": dense(FEATURES, 100), "y1": dense(100, 100), "y2": dense(100, CLASSES),
+        "d0": dense(FEATURES, 100), "d1": dense(100, 1),
     }  # fmt: skip
 
     def block(p: dict, x: jax.Array) -> jax.Array:
         x = jax.lax.conv_general_dilated(
-            x, p["w"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+            x, p["w"], (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
         )
         x = jax.nn.relu(x + p["b"])
         return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
 
     def features(p: dict, images: jax.Array) -> jax.Array:
-        x = block(p["c1"], block(p["c0"], images)).reshape(images.shape[0], -1)
-        return jax.nn.relu(x @ p["f"]["w"] + p["f"]["b"])
+        return block(p["c1"], block(p["c0"], images)).reshape(images.shape[0], -1)
 
     def domain_head(p: dict, r: jax.Array) -> jax.Array:
         return (jax.nn.relu(r @ p["d0"]["w"] + p["d0"]["b"]) @ p["d1"]["w"] + p["d1"]["b"])[:, 0]
@@ -165,7 +170,9 @@ def jax_cases() -> dict[str, Callable[[], None]]:
         return jnp.mean(jnp.logaddexp(0.0, logits) - labels * logits)
 
     def label_loss(p: dict, f: jax.Array) -> jax.Array:
-        log_p = jax.nn.log_softmax(f[:BATCH] @ p["y"]["w"] + p["y"]["b"])
+        h = jax.nn.relu(f[:BATCH] @ p["y0"]["w"] + p["y0"]["b"])
+        h = jax.nn.relu(h @ p["y1"]["w"] + p["y1"]["b"])
+        log_p = jax.nn.log_softmax(h @ p["y2"]["w"] + p["y2"]["b"])
         return -jnp.mean(jnp.take_along_axis(log_p, batch["labels"][:, None], axis=1))
 
     def loss(p: dict, step: jax.Array) -> tuple[jax.Array, tuple]:
@@ -213,7 +220,7 @@ def keras_cases() -> dict[str, Callable[[], None]]:
     from grl.core import schedules
     from grl.keras import GradientReversal, GradientReversalScheduler
 
-    batches = 32
+    batches = KERAS_BATCHES
     arrays = data()
     images = np.tile(arrays["images"], (batches, 1, 1, 1))
     labels = np.tile(np.concatenate([arrays["labels"], arrays["labels"]]), batches)
@@ -222,19 +229,17 @@ def keras_cases() -> dict[str, Callable[[], None]]:
     def model() -> keras.Model:
         keras.utils.set_random_seed(0)
         x = keras.Input((IMAGE, IMAGE, 3))
-        h = keras.layers.MaxPooling2D()(
-            keras.layers.Conv2D(16, 3, padding="same", activation="relu")(x)
-        )
-        h = keras.layers.MaxPooling2D()(
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
-        )
-        f = keras.layers.Dense(64, activation="relu")(keras.layers.Flatten()(h))
+        h = keras.layers.MaxPooling2D()(keras.layers.Conv2D(32, 5, activation="relu")(x))
+        h = keras.layers.MaxPooling2D()(keras.layers.Conv2D(48, 5, activation="relu")(h))
+        f = keras.layers.Flatten()(h)
+        y = keras.layers.Dense(100, activation="relu")(f)
+        y = keras.layers.Dense(100, activation="relu")(y)
         r = GradientReversal(schedules.dann(total_steps=10**9))(f)
-        d = keras.layers.Dense(1)(keras.layers.Dense(64, activation="relu")(r))
+        d = keras.layers.Dense(1)(keras.layers.Dense(100, activation="relu")(r))
         net = keras.Model(
             x,
             {
-                "label": keras.layers.Dense(CLASSES, name="label")(f),
+                "label": keras.layers.Dense(CLASSES, name="label")(y),
                 "domain": keras.layers.Reshape((), name="domain")(d),
             },
         )
@@ -271,15 +276,15 @@ def keras_cases() -> dict[str, Callable[[], None]]:
 CASES = {"torch": torch_cases, "jax": jax_cases, "keras": keras_cases}
 
 
-def measure(framework: str) -> dict[str, float]:
+def measure(framework: str, repeats: int) -> dict[str, float]:
     import warnings
 
     from grl.core.diagnostics import GRLWarning
 
     warnings.simplefilter("ignore", GRLWarning)  # random data: the domain loss sits at ln 2
-    samples = sample(CASES[framework]())
+    samples = sample(CASES[framework](), repeats)
     ratios = sorted(on / off for on, off in zip(samples["on"], samples["off"], strict=True))
-    per_call = 32 if framework == "keras" else 1
+    per_call = KERAS_BATCHES if framework == "keras" else 1
     return {
         "framework": framework,
         "off_ms": 1e3 * statistics.median(samples["off"]) / per_call,
@@ -294,14 +299,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=FRAMEWORKS)
     parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--repeats", type=int, default=15, help="paired rounds per framework")
     args = parser.parse_args()
     if args.framework:
-        print(json.dumps(measure(args.framework)))
+        print(json.dumps(measure(args.framework, args.repeats)))
         return
     results = []
     for framework in FRAMEWORKS:  # one process each: no framework shares threads with another
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework],
+            [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework,
+             "--repeats", str(args.repeats)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
