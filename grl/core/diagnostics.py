@@ -263,9 +263,11 @@ class AdvanceWatch:
 
 
 def total_steps_of(schedule: Any) -> int | None:
-    """The run length a schedule was built for (any framework's wrapper), or None."""
+    """The run length a schedule was built for (any framework's wrapper), or None (also
+    for a ``total_steps="auto"`` schedule not resolved yet)."""
     get_config = getattr(schedule, "get_config", None)
-    return None if get_config is None else get_config().get("total_steps")
+    total_steps = None if get_config is None else get_config().get("total_steps")
+    return None if total_steps == schedules.AUTO else total_steps
 
 
 @dataclass
@@ -514,11 +516,19 @@ LAMBDA_TWICE = (
 AUTO = "auto"
 
 
-def resolve_total_steps(known: Any, source: str) -> int:
+#: The fix when a trainer cannot tell the run length.
+UNKNOWN_LENGTH_FIX = (
+    "Build the schedule with total_steps=<number of training steps>, or give the "
+    "trainer a length (max_steps, steps_per_epoch)"
+)
+
+
+def resolve_total_steps(known: Any, source: str, fix: str = UNKNOWN_LENGTH_FIX) -> int:
     """The run length a trainer reports, as ``total_steps`` (or a clear error).
 
     ``known`` is what ``source`` (e.g. ``"trainer.estimated_stepping_batches"``) gave:
-    an int > 0; ``None``, ``inf`` or anything else means the trainer cannot know it.
+    an int > 0; ``None``, ``inf`` or anything else means the trainer cannot know it, and
+    the error names ``fix``.
     """
     if isinstance(known, float) and known.is_integer():
         known = int(known)
@@ -526,8 +536,7 @@ def resolve_total_steps(known: Any, source: str) -> int:
         raise ValueError(
             f'total_steps="auto" needs the run length, but {source} is {known!r} (the trainer '
             "cannot know it: an iterable dataset without a length, or no max_steps/epochs). "
-            "Build the schedule with total_steps=<number of training steps>, or give the "
-            "trainer a length (max_steps, steps_per_epoch)"
+            f"{fix}"
         )
     return int(known)
 

@@ -16,6 +16,10 @@ to it. Nothing here imports a deep-learning framework.
 * ``set_lambda(value)``: a new fixed λ, validated like the constructor's; a scheduled
   layer refuses it (:func:`scheduled_set_lambda_error`).
 * A saved state is validated before it is loaded (:func:`saved_state_problem`).
+* ``resolve_total_steps(n)``: a schedule built with ``total_steps="auto"`` gets its run
+  length, once the trainer knows it; λ becomes ``schedule(step)``. Until then the layer
+  starts at ``schedule(0)`` (the same for every length), and training with it (a training
+  forward where the framework tells one, ``advance``) raises the error that names the fix.
 
 :class:`LayerContract` holds these rules as a mixin: a framework's layer supplies how to
 read one of its tensors and how to store λ and the step.
@@ -167,7 +171,8 @@ class LayerContract:
 
     * :meth:`_read_tensor`: the value of one of its framework's tensors given as λ;
     * :meth:`_store_lambda`: write a validated fixed λ;
-    * :meth:`_advance`: ``step += steps`` and, with a schedule, ``λ = schedule(step)``.
+    * :meth:`_advance`: ``step += steps`` and, with a schedule, ``λ = schedule(step)``;
+    * :meth:`_current_step`: the step on the host (for :meth:`resolve_total_steps`).
     """
 
     _schedule: schedules.Schedule | None = None
@@ -191,7 +196,31 @@ class LayerContract:
     def advance(self, steps: int = 1) -> None:
         """Move on ``steps`` training steps: ``step += steps``; a scheduled λ becomes
         ``schedule(step)``. Call it once per training step, after the optimizer's update."""
+        self._require_resolved("advance()")
         self._advance(check_steps(steps))
+
+    def resolve_total_steps(self, total_steps: int) -> bool:
+        """Give a ``total_steps="auto"`` schedule its run length (an int > 0); λ becomes
+        ``schedule(step)``. Returns whether it did: a fixed λ, or a schedule that has its
+        length (given at construction or resolved before), is left as it is."""
+        schedules._total_steps(total_steps, auto=False)  # checked before anything changes
+        schedule = self._schedule
+        if schedule is None or schedule.resolved:
+            return False
+        resolved = schedule.resolve(total_steps)
+        self._schedule = resolved
+        self._store_lambda(resolved(self._current_step()))
+        return True
+
+    def _require_resolved(self, action: str) -> None:
+        """Raise, before any work, if λ still waits for ``total_steps="auto"``."""
+        schedule = self._schedule
+        if schedule is not None and not schedule.resolved:
+            raise schedules.unresolved_error(schedule, f"GradientReversal {action}")
+
+    def _current_step(self) -> int:
+        """The step as a host int (the Keras layer's ``current_step()``; others override)."""
+        return int(self.current_step())  # type: ignore[attr-defined]
 
     def _read_tensor(self, value: Any) -> float | None:
         return None

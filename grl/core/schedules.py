@@ -7,6 +7,11 @@ what checkpoints and Keras configs store.
 
 The progress of training is ``p = clamp(step / total_steps, 0, 1)``.
 
+``total_steps="auto"`` (:data:`AUTO`) builds a schedule whose run length is filled in later,
+once the trainer knows it (:meth:`Schedule.resolve`; the layers' ``resolve_total_steps``).
+Until then it has no λ but ``schedule(0)`` (the same for every run length): evaluating it
+anywhere else raises :func:`unresolved_error`, which names the fix.
+
 The formulas live once, in :meth:`Schedule.evaluate`, written against an array namespace
 ``xp`` (NumPy on the host; ``jax.numpy`` or a ``keras.ops`` namespace on a device; see
 :func:`evaluate`). They use only operations that IEEE 754 rounds exactly one way (``+``,
@@ -32,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
+    "AUTO",
     "Schedule",
     "constant",
     "dann",
@@ -40,7 +46,32 @@ __all__ = [
     "is_schedule",
     "linear",
     "tanh",
+    "unresolved_error",
 ]
+
+#: ``total_steps="auto"``: the run length, filled in once the trainer knows it.
+AUTO = "auto"
+
+#: How to give an ``"auto"`` schedule its run length, in every framework.
+RESOLVE_FIX = (
+    "resolve it once the run length is known, before training, advancing or loading a "
+    "checkpoint into the layer: in Keras, callbacks=[grl.keras.GradientReversalScheduler()] "
+    "resolves it at the start of fit (as epochs × steps_per_epoch; list it before "
+    "BackupAndRestore); in PyTorch, grl.torch.diagnostics.resolve_total_steps(model, trainer "
+    "or n) (in a LightningModule: in setup()); in Flax NNX and MLX, "
+    "resolve_total_steps(model, n) from grl.backends.<framework>.diagnostics (or "
+    "layer.resolve_total_steps(n)); in Linen, variables = "
+    "grl.jax.linen.resolve_total_steps(variables, n). Or build the schedule with "
+    "total_steps=<number of training steps>"
+)
+
+
+def unresolved_error(schedule: Any, action: str = "its λ") -> RuntimeError:
+    """The error for using a ``total_steps="auto"`` schedule before its run length is known."""
+    return RuntimeError(
+        f'{action} needs the run length, but the schedule {schedule!r} has total_steps="auto" '
+        f"and was not resolved yet: {RESOLVE_FIX}"
+    )
 
 
 def _real(name: str, value: Any) -> float:
@@ -54,9 +85,14 @@ def _real(name: str, value: Any) -> float:
     return value
 
 
-def _total_steps(value: Any) -> int:
+def _total_steps(value: Any, auto: bool = True) -> int | str:
+    if auto and isinstance(value, str) and value == AUTO:
+        return AUTO
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"total_steps must be an int; got {value!r} of type {type(value).__name__}")
+        also = ' (or "auto": the run length, filled in from the trainer)' if auto else ""
+        raise TypeError(
+            f"total_steps must be an int; got {value!r} of type {type(value).__name__}{also}"
+        )
     if value <= 0:
         raise ValueError(f"total_steps must be > 0; got {value!r}")
     return int(value)
@@ -128,8 +164,11 @@ def _interpolate(xp: Any, lo: float, hi: float, s: Any) -> Any:
     return _product(xp, _opaque(lo, s), 1.0 - s) + _product(xp, _opaque(hi, s), s)
 
 
-def _progress(xp: Any, step: Any, total_steps: int) -> Any:
-    return xp.clip(step / _opaque(float(total_steps), step), 0.0, 1.0)
+def _progress(xp: Any, step: Any, total_steps: Any) -> Any:
+    # total_steps is an int, or an integer array (a run length held as state, e.g. Linen's):
+    # either way the divisor is the exact float of the integer, so the bits agree.
+    length = float(total_steps) if isinstance(total_steps, numbers.Real) else total_steps
+    return xp.clip(step / _opaque(length, step), 0.0, 1.0)
 
 
 class _HostScalar:
@@ -156,11 +195,38 @@ class Schedule:
 
     def __call__(self, step: Any) -> float:
         """λ at ``step`` (a real number), computed on the host in float64."""
-        return float(self.evaluate(_real("step", step), _HostScalar))
+        step = _real("step", step)
+        if step == 0 and not self.resolved:
+            # p = 0 for every run length: λ(0) is known before the length is.
+            return float(self.resolve(1).evaluate(step, _HostScalar))
+        return float(self.evaluate(step, _HostScalar))
 
-    def evaluate(self, step: Any, xp: Any) -> Any:
-        """λ at ``step``, a floating array of namespace ``xp``, in ``step``'s dtype."""
+    def evaluate(self, step: Any, xp: Any, total_steps: Any = None) -> Any:
+        """λ at ``step``, a floating array of namespace ``xp``, in ``step``'s dtype.
+
+        ``total_steps`` (an integer array) stands in for a ``"auto"`` run length that lives
+        as state on a device (Linen); None uses the schedule's own."""
         raise NotImplementedError
+
+    @property
+    def resolved(self) -> bool:
+        """False while ``total_steps="auto"`` waits for the run length."""
+        return getattr(self, "total_steps", None) != AUTO
+
+    def resolve(self, total_steps: int) -> Schedule:
+        """This schedule with ``total_steps="auto"`` replaced by ``total_steps`` (an int
+        > 0); a schedule that has its length (or needs none) is returned as it is."""
+        total_steps = _total_steps(total_steps, auto=False)
+        if self.resolved:
+            return self
+        return from_config({**self.get_config(), "total_steps": total_steps})
+
+    def _length(self, total_steps: Any) -> Any:
+        if total_steps is not None:
+            return total_steps
+        if not self.resolved:
+            raise unresolved_error(self)
+        return self.total_steps  # type: ignore[attr-defined]  # a field of the subclasses
 
     def get_config(self) -> dict[str, Any]:
         """A JSON-serialisable dict that :func:`from_config` turns back into this schedule."""
@@ -183,14 +249,14 @@ class Constant(Schedule):
             raise ValueError(f"value must be >= 0 (λ < 0 cancels the reversal); got {value!r}")
         object.__setattr__(self, "value", value)
 
-    def evaluate(self, step: Any, xp: Any) -> Any:
+    def evaluate(self, step: Any, xp: Any, total_steps: Any = None) -> Any:
         return _opaque(self.value, step)
 
 
 @dataclass(frozen=True, repr=False)
 class Linear(Schedule):
     name: ClassVar[str] = "linear"
-    total_steps: int
+    total_steps: int | str
     lo: float = 0.0
     hi: float = 1.0
 
@@ -200,14 +266,15 @@ class Linear(Schedule):
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)
 
-    def evaluate(self, step: Any, xp: Any) -> Any:
-        return _interpolate(xp, self.lo, self.hi, _progress(xp, step, self.total_steps))
+    def evaluate(self, step: Any, xp: Any, total_steps: Any = None) -> Any:
+        length = self._length(total_steps)
+        return _interpolate(xp, self.lo, self.hi, _progress(xp, step, length))
 
 
 @dataclass(frozen=True, repr=False)
 class DANN(Schedule):
     name: ClassVar[str] = "dann"
-    total_steps: int
+    total_steps: int | str
     gamma: float = 10.0
     lo: float = 0.0
     hi: float = 1.0
@@ -226,8 +293,8 @@ class DANN(Schedule):
             raise TypeError(f"normalize must be a bool; got {self.normalize!r}")
         object.__setattr__(self, "normalize", bool(self.normalize))
 
-    def evaluate(self, step: Any, xp: Any) -> Any:
-        p = _progress(xp, step, self.total_steps)
+    def evaluate(self, step: Any, xp: Any, total_steps: Any = None) -> Any:
+        p = _progress(xp, step, self._length(total_steps))
         # tanh(γp/2) == 2/(1+exp(−γp)) − 1, without overflow in exp for large γ.
         shape = tanh(_product(xp, _opaque(self.gamma, p), p) * 0.5, xp)
         if self.normalize:
@@ -235,12 +302,14 @@ class DANN(Schedule):
         return _interpolate(xp, self.lo, self.hi, shape)
 
 
-def evaluate(schedule: Schedule, step: Any, xp: Any) -> Any:
+def evaluate(schedule: Schedule, step: Any, xp: Any, total_steps: Any = None) -> Any:
     """``schedule`` at ``step`` with namespace ``xp`` (``jax.numpy``, a ``keras.ops``-like
     namespace with ``where`` and ``clip``): the device form of
     ``schedule(step)``. ``step`` is a floating array; the result has its dtype and, in
-    float64, the host's bits."""
-    return schedule.evaluate(step, xp)
+    float64, the host's bits. An unresolved ``"auto"`` schedule raises
+    :func:`unresolved_error` here, when the computation is built, unless ``total_steps``
+    (an integer array) gives the run length."""
+    return schedule.evaluate(step, xp, total_steps)
 
 
 def constant(value: float) -> Constant:
@@ -248,13 +317,15 @@ def constant(value: float) -> Constant:
     return Constant(value)
 
 
-def linear(total_steps: int, lo: float = 0.0, hi: float = 1.0) -> Linear:
-    """λ(step) = lo + (hi − lo)·p, with p = clamp(step/total_steps, 0, 1)."""
+def linear(total_steps: int | str, lo: float = 0.0, hi: float = 1.0) -> Linear:
+    """λ(step) = lo + (hi − lo)·p, with p = clamp(step/total_steps, 0, 1).
+
+    ``total_steps="auto"``: the run length, filled in from the trainer (module doc)."""
     return Linear(total_steps, lo, hi)
 
 
 def dann(
-    total_steps: int,
+    total_steps: int | str,
     gamma: float = 10.0,
     lo: float = 0.0,
     hi: float = 1.0,
@@ -267,6 +338,7 @@ def dann(
     ``tanh(γp/2)`` equals the papers' ``2/(1 + exp(−γ·p)) − 1`` but is stable for any γ.
     With the papers' γ = 10 the curve ends at tanh(5) = 0.9999092, not exactly ``hi``;
     ``normalize=True`` divides the curve by tanh(γ/2) so that λ(total_steps) == hi.
+    ``total_steps="auto"``: the run length, filled in from the trainer (module doc).
     """
     return DANN(total_steps, gamma, lo, hi, normalize)
 

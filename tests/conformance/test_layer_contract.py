@@ -230,3 +230,35 @@ def test_a_schedule_given_to_the_op(backend):
     x = np.ones(3, np.float32)
     with pytest.raises(TypeError, match=r"not the schedule dann\(total_steps=50, gamma=10.0"):
         backend.run(lambda: backend.forward(backend.from_numpy(x), SCHEDULE))
+
+
+def _resolve(handle, total_steps: int) -> bool | None:
+    """The backend's resolve call: the layer's method, or Linen's function over variables."""
+    if hasattr(handle, "resolve_total_steps"):
+        return handle.resolve_total_steps(total_steps)
+    from grl.backends.jax import linen
+
+    handle.variables = linen.resolve_total_steps(handle.variables, total_steps)
+    return None
+
+
+@pytest.mark.capability("layer: after n training steps, step = n and λ = schedule(n)")
+def test_an_auto_schedule_resolved_later_trains_like_the_number(layer_kind):
+    backend, kind = layer_kind
+    handle = build(backend, kind, schedules.dann("auto"))
+    unresolved = r'needs the run length.*total_steps="auto"'
+    for _ in range(2):  # before and after a refused advance
+        if kind == "linen":  # λ comes from the variables, which hold no length yet
+            with pytest.raises(RuntimeError, match=unresolved):
+                state(backend, handle)
+        else:
+            assert state(backend, handle) == (0.0, "float32", 0)
+        with pytest.raises(RuntimeError, match=unresolved):
+            backend.run(lambda: backend.contract_advance(handle, 1))
+    backend.run(lambda: _resolve(handle, 50))
+    assert state(backend, handle) == (0.0, "float32", 0)
+    backend.run(lambda: backend.contract_advance(handle, 16))
+    assert state(backend, handle) == (f32(SCHEDULE(16)), "float32", 16)
+    backend.run(lambda: _resolve(handle, 99))  # the first length stays
+    backend.run(lambda: backend.contract_advance(handle, 4))
+    assert state(backend, handle) == (f32(SCHEDULE(20)), "float32", 20)

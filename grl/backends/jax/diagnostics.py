@@ -6,6 +6,8 @@
 * :class:`Monitor`: takes those metrics on the host once per step and raises the warnings.
 * :func:`check_placement`: one probe of a Flax NNX model that reports where its GRLs sit,
   with no side effects (the model is split, probed on copies, never touched).
+* :func:`resolve_total_steps`: gives every ``total_steps="auto"`` GRL of a Flax NNX model
+  its run length (Linen: :func:`grl.jax.linen.resolve_total_steps` over the variables).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "Thresholds",
     "check_placement",
     "nnx_metrics",
+    "resolve_total_steps",
     "reversal_metrics",
 ]
 
@@ -291,3 +294,19 @@ def check_placement(
             )
         )
     return core.placement_report(probes, thresholds.tolerance)
+
+
+def resolve_total_steps(model: Any, total_steps: int) -> int:
+    """Give every ``total_steps="auto"`` GRL in the Flax NNX ``model`` its run length (an
+    int > 0), outside ``jit``; returns it. GRLs with a fixed λ or a schedule that has its
+    length are left as they are. (Linen keeps the length with its variables:
+    ``variables = grl.jax.linen.resolve_total_steps(variables, n)``.)"""
+    from flax import nnx
+
+    from grl.backends.jax.nnx import GradientReversal
+
+    core.schedules._total_steps(total_steps, auto=False)  # the int > 0 check, before any change
+    for _, node in nnx.iter_graph(model):
+        if isinstance(node, GradientReversal):
+            node.resolve_total_steps(total_steps)
+    return int(total_steps)

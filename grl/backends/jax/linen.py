@@ -13,6 +13,11 @@ in the call, so it always follows the step.
   ``model.apply(variables, ..., method=..., mutable=["grl"])``.
 * Loaded variables are checked (λ finite and ``>= 0``, step ``>= 0``) when a call can read
   them, i.e. outside ``jit``.
+* A schedule built with ``total_steps="auto"`` keeps its run length in the collection too
+  (``total_steps``, empty until :func:`resolve_total_steps` gives it a number), so it is
+  saved and restored with the variables. A call, ``current_lambda`` or :func:`advance`
+  before that raises the error that names the fix; the check is on the variable's shape,
+  which ``jit`` knows when it traces, so it costs no compiled step anything.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from grl.backends.jax.internals import is_concrete
 from grl.backends.jax.layer_binding import (
     LAMBDA_DTYPE,
     STEP_DTYPE,
@@ -34,13 +40,25 @@ from grl.backends.jax.layer_binding import (
     traced_lambda,
 )
 from grl.backends.jax.ops import gradient_reversal
+from grl.backends.jax.validation import default_float_dtype
 from grl.core import schedules
 from grl.core.layer import fixed_lambda, parse_lambda, scheduled_set_lambda_error
 
-__all__ = ["COLLECTION", "GradientReversal", "advance"]
+__all__ = ["COLLECTION", "GradientReversal", "advance", "resolve_total_steps"]
 
 #: The Linen variable collection that holds every GRL's state.
 COLLECTION = "grl"
+
+#: The variable of a ``total_steps="auto"`` layer: shape ``(0,)`` until resolved, then 0-d.
+LENGTH = "total_steps"
+_UNRESOLVED_SHAPE = (0,)
+
+
+def _unresolved_error(what: str) -> RuntimeError:
+    return RuntimeError(
+        f"GradientReversal (Linen) {what} needs the run length, but its schedule has "
+        f'total_steps="auto" and the variables do not hold it yet: {schedules.RESOLVE_FIX}'
+    )
 
 
 class GradientReversal(nn.Module):
@@ -73,6 +91,11 @@ class GradientReversal(nn.Module):
         self.step = self.variable(COLLECTION, "step", jnp.zeros, (), STEP_DTYPE)
         if schedule is None:
             self.fixed = self.variable(COLLECTION, "lambda_", jnp.asarray, initial, LAMBDA_DTYPE)
+        elif not schedule.resolved:
+            self.length = self.variable(
+                COLLECTION, LENGTH, jnp.zeros, _UNRESOLVED_SHAPE, STEP_DTYPE
+            )
+            _check_length(self.length.value)
         for variable in (self.step, *([self.fixed] if schedule is None else [])):
             check_loaded(variable.value)
 
@@ -84,10 +107,23 @@ class GradientReversal(nn.Module):
         schedule = self.schedule
         if schedule is None:
             return self.fixed.value
-        return lambda_at(schedule, self.step.value)
+        if schedule.resolved:
+            return lambda_at(schedule, self.step.value)
+        length = self.length.value
+        if jnp.shape(length) == _UNRESOLVED_SHAPE:
+            if self.is_initializing():
+                return jnp.asarray(schedule(0), LAMBDA_DTYPE)  # λ(0): the same for any length
+            raise _unresolved_error("call")
+        # The length as an integer array: the exact float of the integer, as a number gives.
+        step = self.step.value.astype(default_float_dtype())
+        return schedules.evaluate(schedule, step, jnp, length).astype(LAMBDA_DTYPE)
 
     def advance(self, steps: Any = 1) -> None:
         """``step += steps`` for this layer (``apply(..., mutable=["grl"])``)."""
+        schedule = self.schedule
+        unresolved = schedule is not None and not schedule.resolved
+        if unresolved and jnp.shape(self.length.value) == _UNRESOLVED_SHAPE:
+            raise _unresolved_error("advance()")
         self.step.value = self.step.value + jnp.asarray(steps_operand(steps), STEP_DTYPE)
 
     def set_lambda(self, value: Any) -> None:
@@ -109,11 +145,10 @@ def advance(variables: Mapping[str, Any], steps: Any = 1) -> Any:
     (``dict`` or ``FrozenDict``).
     """
     steps = steps_operand(steps)
-    if COLLECTION not in variables:
-        raise ValueError(
-            f"variables has no {COLLECTION!r} collection (collections: {sorted(variables)}); "
-            f"pass the full variables returned by model.init"
-        )
+    _check_collection(variables)
+    lengths = jax.tree_util.tree_leaves_with_path(variables[COLLECTION])
+    if any(_is_unresolved(path, leaf) for path, leaf in lengths):
+        raise _unresolved_error("advance()")
 
     def move(path: tuple[Any, ...], leaf: Any) -> Any:
         if getattr(path[-1], "key", None) != "step":
@@ -124,3 +159,43 @@ def advance(variables: Mapping[str, Any], steps: Any = 1) -> Any:
     if isinstance(variables, dict):
         return {**variables, COLLECTION: moved}
     return variables.copy({COLLECTION: moved})
+
+
+def resolve_total_steps(variables: Mapping[str, Any], total_steps: int) -> Any:
+    """``variables`` with the run length of every ``total_steps="auto"`` GRL filled in.
+
+    ``total_steps`` is an int > 0. A length already there (resolved before, or restored
+    from a checkpoint) is kept; other collections are returned as they are (same
+    objects), and the mapping keeps its type (``dict`` or ``FrozenDict``). The length is a
+    0-d int32 array: under ``jit`` it is traced like the step, so no value recompiles.
+    """
+    schedules._total_steps(total_steps, auto=False)  # the int > 0 check
+    _check_collection(variables)
+
+    def fill(path: tuple[Any, ...], leaf: Any) -> Any:
+        return jnp.asarray(total_steps, STEP_DTYPE) if _is_unresolved(path, leaf) else leaf
+
+    filled = jax.tree_util.tree_map_with_path(fill, variables[COLLECTION])
+    if isinstance(variables, dict):
+        return {**variables, COLLECTION: filled}
+    return variables.copy({COLLECTION: filled})
+
+
+def _check_collection(variables: Mapping[str, Any]) -> None:
+    if COLLECTION not in variables:
+        raise ValueError(
+            f"variables has no {COLLECTION!r} collection (collections: {sorted(variables)}); "
+            f"pass the full variables returned by model.init"
+        )
+
+
+def _is_unresolved(path: tuple[Any, ...], leaf: Any) -> bool:
+    return getattr(path[-1], "key", None) == LENGTH and jnp.shape(leaf) == _UNRESOLVED_SHAPE
+
+
+def _check_length(value: Any) -> None:
+    """Refuse a loaded run length that is not > 0 (where it can be read: outside ``jit``)."""
+    if jnp.shape(value) != () or not is_concrete(value):
+        return
+    if int(value) <= 0:
+        raise ValueError(f"invalid saved total_steps: must be an int > 0; got {int(value)}")

@@ -16,6 +16,7 @@ from typing import Any
 import jax.numpy as jnp
 from flax import nnx
 
+from grl.backends.jax.internals import is_concrete
 from grl.backends.jax.layer_binding import (
     LAMBDA_DTYPE,
     STEP_DTYPE,
@@ -64,12 +65,18 @@ class GradientReversal(LayerContract, nnx.Module):
         self.lambda_ = ReversalState(jnp.asarray(initial, dtype=LAMBDA_DTYPE))
 
     def __call__(self, x: Any) -> Any:
-        """Apply the current λ to ``x`` (an array or pytree); the state is left unchanged."""
+        """Apply the current λ to ``x`` (an array or pytree); the state is left unchanged.
+
+        A ``total_steps="auto"`` schedule must be resolved first (:meth:`resolve_total_steps`):
+        NNX does not tell a training call from another, so every call checks (in Python:
+        under ``nnx.jit`` once, when traced)."""
+        self._require_resolved("call")
         return gradient_reversal(x, self.lambda_[...])
 
     def advance(self, steps: Any = 1) -> None:
         """``step += steps`` (an int ``>= 0``; under ``jit`` also a traced 0-d integer
         array); a scheduled λ becomes ``schedule(step)``. Once per training step."""
+        self._require_resolved("advance()")
         step = self.step[...] + jnp.asarray(steps_operand(steps), dtype=STEP_DTYPE)
         self.step[...] = step
         if self._schedule is not None:
@@ -91,3 +98,17 @@ class GradientReversal(LayerContract, nnx.Module):
 
     def _store_lambda(self, value: float) -> None:
         self.lambda_[...] = jnp.asarray(value, dtype=LAMBDA_DTYPE)
+
+    def _current_step(self) -> int:
+        return int(self.step[...])
+
+    def resolve_total_steps(self, total_steps: int) -> bool:
+        """Give a ``total_steps="auto"`` schedule its run length (an int > 0), outside
+        ``jit``: the schedule is a static attribute, so resolving before the first
+        ``nnx.jit`` call traces nothing more. Returns whether it resolved one."""
+        if not is_concrete(self.step[...]):
+            raise RuntimeError(
+                "GradientReversal.resolve_total_steps() changes a static attribute (the "
+                "schedule); call it outside nnx.jit, before the first training step"
+            )
+        return super().resolve_total_steps(total_steps)

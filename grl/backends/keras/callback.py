@@ -1,13 +1,31 @@
-"""``GradientReversalScheduler``: a Keras callback that advances every GRL once per batch."""
+"""``GradientReversalScheduler``: a Keras callback that advances every GRL once per batch
+(and gives ``total_steps="auto"`` schedules the run length at the start of ``fit``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import keras
 
 from grl.backends.keras import internals
 from grl.backends.keras.layer import GradientReversal
+from grl.core import diagnostics as core
+
+#: What to do when ``fit`` cannot tell the run length.
+_FIT_FIX = (
+    "Pass steps_per_epoch=<batches per epoch> to fit (or give it a dataset with a length), "
+    "or build the schedule with total_steps=<number of training steps>"
+)
+
+
+def total_steps_from_params(params: Mapping[str, Any]) -> int:
+    """``total_steps="auto"`` as ``epochs × steps`` from a callback's ``self.params``
+    (a clear error when ``fit`` does not know the steps per epoch)."""
+    epochs, steps = params.get("epochs"), params.get("steps")
+    known = None if epochs is None or steps is None else epochs * steps
+    source = f"epochs × steps_per_epoch ({epochs} × {steps})"
+    return core.resolve_total_steps(known, source, _FIT_FIX)
 
 
 def find_gradient_reversal_layers(model: keras.layers.Layer) -> list[GradientReversal]:
@@ -29,6 +47,11 @@ class GradientReversalScheduler(keras.callbacks.Callback):
     ``steps_per_execution = k`` Keras calls the callback once per k batches: λ is then held
     for those k batches and ``step`` still counts every batch (for an epoch of unknown
     length, a last, shorter execution counts as k).
+
+    At the start of ``fit``, a schedule built with ``total_steps="auto"`` gets
+    ``epochs × steps_per_epoch`` (``self.params``; a clear error, before the first batch,
+    when the steps per epoch are unknown). The layer's config then holds that number, so
+    a saved model keeps it, and a later ``fit`` continues the same schedule.
     """
 
     def __init__(self) -> None:
@@ -43,6 +66,15 @@ class GradientReversalScheduler(keras.callbacks.Callback):
                 "GradientReversalScheduler found no GradientReversal layer in model "
                 f"{self.model.name!r}; remove the callback or add the layer"
             )
+        unresolved = [
+            layer
+            for layer in self._layers
+            if layer.schedule is not None and not layer.schedule.resolved
+        ]
+        if unresolved:
+            total_steps = total_steps_from_params(self.params or {})
+            for layer in unresolved:
+                layer.resolve_total_steps(total_steps)
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._batches = self._planned_batches(batch)

@@ -4,7 +4,9 @@
   ``History`` and TensorBoard) and raises the warnings.
 * :func:`check_placement`: one probe forward and backward that reports where the GRL sits,
   with no training side effects (TensorFlow backend).
-* :func:`total_steps_from_params`: ``total_steps="auto"`` as ``epochs × steps_per_epoch``.
+* :func:`total_steps_from_params`: ``total_steps="auto"`` as ``epochs × steps_per_epoch``;
+  :func:`resolve_total_steps` gives every ``"auto"`` GRL of a model its run length (the
+  scheduler callback does it at the start of ``fit``).
 
 The gradient numbers need to see inside the compiled train step: on the TensorFlow backend
 the monitor wraps the layer's ``call`` during ``fit`` with two identity taps whose gradient
@@ -22,11 +24,18 @@ from typing import Any
 import keras
 import numpy as np
 
-from grl.backends.keras.callback import find_gradient_reversal_layers
+from grl.backends.keras.callback import find_gradient_reversal_layers, total_steps_from_params
 from grl.backends.keras.layer import GradientReversal
 from grl.core import diagnostics as core
 
-__all__ = ["GRLWarning", "Monitor", "Thresholds", "check_placement", "total_steps_from_params"]
+__all__ = [
+    "GRLWarning",
+    "Monitor",
+    "Thresholds",
+    "check_placement",
+    "resolve_total_steps",
+    "total_steps_from_params",
+]
 
 GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
@@ -156,6 +165,9 @@ class Monitor(keras.callbacks.Callback):
             self._seen = self._taps.sums.numpy().tolist()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.diagnostics.total_steps is None and self.layer.schedule is not None:
+            # A total_steps="auto" schedule resolved after on_train_begin read it.
+            self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
         sums = [math.nan] * _SUMS
         if self._taps is not None:
             total = self._taps.sums.numpy().tolist()
@@ -208,11 +220,22 @@ def _log_value(logs: Mapping[str, Any], key: str | None) -> float:
     return float(logs[key])
 
 
-def total_steps_from_params(params: Mapping[str, Any]) -> int:
-    """``total_steps="auto"`` as ``epochs × steps`` from a callback's ``self.params``."""
-    epochs, steps = params.get("epochs"), params.get("steps")
-    known = None if epochs is None or steps is None else epochs * steps
-    return core.resolve_total_steps(known, f"epochs × steps_per_epoch ({epochs} × {steps})")
+def resolve_total_steps(model: keras.layers.Layer, total_steps: Any) -> int:
+    """Give every ``total_steps="auto"`` GRL in ``model`` its run length; returns it.
+
+    ``total_steps`` is an int > 0, or a callback's ``params`` mapping (``epochs × steps``).
+    ``fit`` with :class:`grl.keras.GradientReversalScheduler` does this by itself at the
+    start of training; call it for a custom training loop. GRLs with a fixed λ or a schedule
+    that has its length are left as they are.
+    """
+    if isinstance(total_steps, Mapping):
+        length = total_steps_from_params(total_steps)
+    else:
+        core.schedules._total_steps(total_steps, auto=False)  # the int > 0 check
+        length = int(total_steps)
+    for layer in find_gradient_reversal_layers(model):
+        layer.resolve_total_steps(length)
+    return length
 
 
 # -- the placement check (TensorFlow backend) ----------------------------------------------

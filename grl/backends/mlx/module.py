@@ -27,7 +27,9 @@ class GradientReversal(LayerContract, nn.Module):
         lambda_: a fixed λ (a real number ``>= 0`` or a 0-d floating ``mx.array``, its value
             copied) or a :mod:`grl.core.schedules` schedule (or its ``get_config()`` dict).
 
-    Call :meth:`advance` once per training step, after the optimizer's update.
+    Call :meth:`advance` once per training step, after the optimizer's update. A
+    ``total_steps="auto"`` schedule needs :meth:`resolve_total_steps` first (a training call,
+    in ``train()`` mode, refuses to run before).
     """
 
     def __init__(self, lambda_: Any = 1.0) -> None:
@@ -38,8 +40,13 @@ class GradientReversal(LayerContract, nn.Module):
         self.freeze(keys=list(_STATE), recurse=False)
 
     def __call__(self, x: mx.array) -> mx.array:
+        if self.training and self._schedule is not None and not self._schedule.resolved:
+            self._require_resolved("training call")  # total_steps="auto": no λ yet
         # λ was validated when it was stored: no host read of it per call.
         return reverse(x, self["lambda_"])
+
+    def _current_step(self) -> int:
+        return int(self["step"].item())
 
     def _read_tensor(self, value: Any) -> float | None:
         if not isinstance(value, mx.array):

@@ -5,11 +5,14 @@
 * :func:`check_placement`: one probe forward and backward that reports where the GRL sits,
   with no training side effects.
 * :func:`total_steps_from_trainer`: ``total_steps="auto"`` from Lightning's trainer.
+* :func:`resolve_total_steps`: gives every ``total_steps="auto"`` GRL of a model its run
+  length (a number, or a Lightning trainer's).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,7 +23,14 @@ from torch.nn import functional as F
 from grl.backends.torch.module import GradientReversal
 from grl.core import diagnostics as core
 
-__all__ = ["GRLWarning", "Monitor", "Thresholds", "check_placement", "total_steps_from_trainer"]
+__all__ = [
+    "GRLWarning",
+    "Monitor",
+    "Thresholds",
+    "check_placement",
+    "resolve_total_steps",
+    "total_steps_from_trainer",
+]
 
 GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
@@ -142,7 +152,10 @@ class Monitor:
 
     def collect(self) -> dict[str, float]:
         """This step's numbers (a dict for ``log_dict``); raises the step's warnings."""
-        step, lambda_, _ = layer_state(self.layer)
+        step, lambda_, schedule = layer_state(self.layer)
+        if self.diagnostics.total_steps is None and schedule is not None:
+            # A total_steps="auto" schedule resolved after this monitor was built.
+            self.diagnostics.total_steps = core.total_steps_of(schedule)
         sums = [math.nan] * 6 if self._sums is None else self._sums.tolist()
         if not self._gradients:
             sums[:4] = [math.nan] * 4
@@ -294,9 +307,42 @@ def _honest_weight(out: Mapping[str, torch.Tensor]) -> float | None:
     return _dot(term, reference) / size if size else None
 
 
+#: What to do when Lightning cannot tell the run length.
+_LIGHTNING_FIX = (
+    "Give the Trainer max_steps, or max_epochs with a dataloader that has a length (or "
+    "limit_train_batches), or build the schedule with total_steps=<number of training steps>"
+)
+
+
 def total_steps_from_trainer(trainer: Any) -> int:
-    """The run length for ``total_steps="auto"``: ``trainer.estimated_stepping_batches``."""
+    """The run length for ``total_steps="auto"``: ``trainer.estimated_stepping_batches``
+    (Lightning reports ``inf`` when it cannot know it: a clear error then)."""
+    if not hasattr(trainer, "estimated_stepping_batches"):
+        raise TypeError(
+            "total_steps must be an int > 0 or a Lightning Trainer (an object with "
+            f"estimated_stepping_batches); got {type(trainer).__name__}"
+        )
     return core.resolve_total_steps(
-        getattr(trainer, "estimated_stepping_batches", None),
-        "trainer.estimated_stepping_batches",
+        trainer.estimated_stepping_batches, "trainer.estimated_stepping_batches", _LIGHTNING_FIX
     )
+
+
+def resolve_total_steps(model: nn.Module, total_steps: Any) -> int:
+    """Give every ``total_steps="auto"`` GRL in ``model`` its run length; returns it.
+
+    ``total_steps`` is an int > 0 or a Lightning ``Trainer`` (its
+    ``estimated_stepping_batches``). In a LightningModule call
+    ``resolve_total_steps(self, self.trainer)`` in ``setup()``: it runs before a checkpoint
+    is restored (``fit(ckpt_path=...)``), which needs the run length to recompute λ.
+    GRLs with a fixed λ or a schedule that has its length are left as they are.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if isinstance(total_steps, numbers.Integral) and not isinstance(total_steps, bool):
+        length = int(core.schedules._total_steps(total_steps, auto=False))  # int > 0
+    else:
+        length = total_steps_from_trainer(total_steps)
+    for module in model.modules():
+        if isinstance(module, GradientReversal):
+            module.resolve_total_steps(length)
+    return length

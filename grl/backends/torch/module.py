@@ -108,8 +108,12 @@ class GradientReversal(contract.LayerContract, nn.Module):
 
     def _count_training_pass(self) -> None:
         watch = self._advance_watch
-        if watch is not None and self.training and torch.is_grad_enabled() and not watch.count():
-            self._advance_watch = None
+        if watch is not None and self.training and torch.is_grad_enabled():
+            # An unresolved total_steps="auto" has no λ yet: refuse before any work (the
+            # watch lives until the first advance, which an unresolved layer never passes).
+            self._require_resolved("training forward")
+            if not watch.count():
+                self._advance_watch = None
 
     # -- the contract's hooks ----------------------------------------------------------
     def _read_tensor(self, value: Any) -> float | None:
@@ -117,6 +121,9 @@ class GradientReversal(contract.LayerContract, nn.Module):
 
     def _store_lambda(self, value: float) -> None:
         self._write_buffer("lambda_", value)
+
+    def _current_step(self) -> int:
+        return int(self.step_count)
 
     def _advance(self, steps: int) -> None:
         # Read every time, never cached: DDP's broadcast or a load may have changed it.
