@@ -44,6 +44,7 @@ def test_public_only_mode_computes_the_same_gradients_and_keeps_the_forward_lamb
 import torch, torch.autograd.forward_ad as fwAD, grl.torch as g
 from grl.backends.torch import internals
 assert internals.storage_use_count is None and internals.functorch_active()
+assert not internals.recomputation_supported() and internals.current_backward_node() is None
 layer = g.GradientReversal(0.5)
 x = torch.ones(3, requires_grad=True)
 pending = layer(x).sum()

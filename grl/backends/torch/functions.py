@@ -59,6 +59,14 @@ def scale(grad: torch.Tensor, lambda_: torch.Tensor) -> torch.Tensor:
     return grad * cast_negated_lambda(lambda_, grad.dtype)
 
 
+_WRITTEN_IN_PLACE = (
+    "grl.torch.gradient_reversal: the lambda_ tensor the forward used was modified by an "
+    "inplace operation (version {} → {}) before its backward, which would silently use the "
+    "new λ (activation checkpointing does not run autograd's own check). Write into λ only "
+    "after backward(), or pass a new tensor (torch.full_like(lambda_, value)) instead"
+)
+
+
 class Reversal(torch.autograd.Function):
     """Identity forward (a view), ``g · cast(−λ)`` backward; no forward-mode rule."""
 
@@ -86,15 +94,24 @@ class ReversalWithJvp(Reversal):
         ctx.save_for_backward(inputs[1])
         ctx.save_for_forward(inputs[1])
         ctx.lambda_ = inputs[1]
+        try:
+            ctx.lambda_version = inputs[1]._version
+        except RuntimeError:  # an inference tensor, under inference_mode: no backward follows
+            ctx.lambda_version = None
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         # Unpacking keeps autograd's check that nobody wrote into λ since the forward; the
         # value used is the forward's own tensor, held on ctx. Under activation
         # checkpointing (use_reentrant=False) the unpacked tensor is a recomputation's λ,
-        # read from the layer at backward time, while ctx still holds the forward's.
+        # read from the layer at backward time, while ctx still holds the forward's, and
+        # autograd checks nothing: the version test below refuses a write into that tensor
+        # (a caller's λ; a module's own changes go to new memory while ctx holds λ).
         ctx.saved_tensors  # noqa: B018
-        return scale(grad, ctx.lambda_), None
+        lambda_ = ctx.lambda_
+        if lambda_._version != ctx.lambda_version:
+            raise RuntimeError(_WRITTEN_IN_PLACE.format(ctx.lambda_version, lambda_._version))
+        return scale(grad, lambda_), None
 
     @staticmethod
     def jvp(ctx: Any, x_tangent: torch.Tensor, lambda_tangent: Any) -> torch.Tensor:
@@ -140,7 +157,8 @@ def reverse(x: torch.Tensor, lambda_: torch.Tensor, *, mutable: bool = True) -> 
     * ``mutable=True`` (a module buffer or a caller's tensor): the backward saves an alias of
       λ's memory (compiled code: λ itself). ``GradientReversal`` sees that holder while a
       backward is pending and then puts a changed λ in new memory; a caller's in-place write
-      to a λ tensor before the backward is refused by autograd's version check.
+      to a λ tensor before the backward is refused by autograd's version check (under
+      activation checkpointing, which bypasses it, by :class:`ReversalWithJvp`'s own).
     """
     if torch.compiler.is_compiling():
         # Imported here, while Dynamo traces (it runs the import): the compiled path needs

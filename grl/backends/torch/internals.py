@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -110,6 +111,50 @@ def transform_drops_custom_rules() -> bool:
         if key == _transform_type.Vmap and torch.is_grad_enabled():
             return True
     return False
+
+
+# -- activation recomputation (grl/backends/torch/recomputation.py) ---------------------------
+_current_autograd_node: Callable[[], Any] | None = _private(torch._C, "_current_autograd_node")
+_fwd_grad_enabled: Callable[[], bool] | None = _private(torch._C, "_is_fwd_grad_enabled")
+_backward_context: type | None = _private(torch.autograd.function, "BackwardCFunction")
+_get_frame: Callable[[int], Any] | None = _private(sys, "_getframe")
+
+
+def recomputation_supported() -> bool:
+    """True where a recomputation can be matched to its first pass (all four APIs exist)."""
+    return None not in (_current_autograd_node, _fwd_grad_enabled, _backward_context, _get_frame)
+
+
+def current_backward_node() -> Any:
+    """The autograd node whose backward runs now on this thread; None outside a backward
+    pass. Fallback: None (nothing is matched: the recomputation check is off)."""
+    return None if _current_autograd_node is None else _current_autograd_node()
+
+
+def enclosing_function_contexts() -> list[Any]:
+    """The ``ctx`` of every ``autograd.Function.forward(ctx, ...)`` running on this thread.
+
+    ``Function.apply`` runs ``forward`` with gradients and forward-mode gradients off; a
+    no-grad forward elsewhere (evaluation) has forward-mode gradients on and returns at
+    once. The ``ctx`` is the node of the graph (the object that
+    :func:`current_backward_node` returns in its backward). Functions whose ``forward``
+    takes no ``ctx`` (``setup_context`` style) are not seen. Fallback: ``[]``.
+    """
+    if not recomputation_supported():
+        return []
+    assert _fwd_grad_enabled is not None and _get_frame is not None
+    if _fwd_grad_enabled():
+        return []
+    contexts = []
+    frame = _get_frame(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "forward" and code.co_argcount:
+            ctx = frame.f_locals.get(code.co_varnames[0])
+            if isinstance(ctx, _backward_context):  # type: ignore[arg-type]
+                contexts.append(ctx)
+        frame = frame.f_back
+    return contexts
 
 
 # -- version differences of public APIs -------------------------------------------------------

@@ -18,6 +18,7 @@ from torch import nn
 from grl.backends.torch import internals
 from grl.backends.torch.functions import reverse
 from grl.backends.torch.ops import check_input, check_lambda_properties, traced_op
+from grl.backends.torch.recomputation import FIRST_PASSES, module_lambda
 from grl.core import lambda_ as lambda_rules
 from grl.core import layer as contract
 from grl.core.diagnostics import AdvanceWatch
@@ -101,9 +102,13 @@ class GradientReversal(contract.LayerContract, nn.Module):
             self._traced = True  # the traced graph reads λ at this address from now on
         if not (x.is_floating_point() or x.is_complex()):
             return x
-        # is_compiling() first: compiled code never reads (nor guards on) the watch.
-        if not torch.compiler.is_compiling() and self._advance_watch is not None:
-            self._count_training_pass()
+        # Compiled code never reads (nor guards on) the watch or the recomputation records.
+        if not torch.compiler.is_compiling():
+            if self._advance_watch is not None:
+                self._count_training_pass()
+            if FIRST_PASSES or not torch.is_grad_enabled():
+                # A reentrant checkpoint's first pass or its recomputation (in backward).
+                lambda_ = module_lambda(self, lambda_)
         return reverse(x, lambda_)
 
     def _count_training_pass(self) -> None:

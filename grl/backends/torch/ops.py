@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from grl.backends.torch.functions import cast_negated_lambda, reverse
+from grl.backends.torch.recomputation import FIRST_PASSES, check_caller_lambda
 from grl.core import lambda_ as lambda_rules
 
 __all__ = ["cast_negated_lambda", "check_lambda_tensor", "gradient_reversal", "lambda_tensor"]
@@ -140,7 +141,8 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
             e.g. the buffer of :class:`~grl.torch.GradientReversal` — to change λ without
             recompiling). The backward uses λ as it was at this call; λ is not copied, so
             writing into a λ tensor of your own before that backward is an error (autograd's
-            in-place check). The module's own λ changes (``step``, ``set_lambda``) are safe.
+            in-place check; under activation checkpointing, grl's). The module's own λ
+            changes (``step``, ``set_lambda``) are safe, checkpointed or not.
 
     Returns:
         ``x`` itself for non-differentiable dtypes, else a zero-copy view of ``x`` (a copy
@@ -156,4 +158,13 @@ def gradient_reversal(x: torch.Tensor, lambda_: Any = 1.0) -> torch.Tensor:
     lam = lambda_tensor(lambda_, x)
     if not (x.is_floating_point() or x.is_complex()):
         return x
-    return reverse(x, lam, mutable=lam is lambda_)
+    mutable = lam is lambda_
+    # A caller's λ tensor in a reentrant checkpoint's first pass or its recomputation (a
+    # host λ is one of grl's own tensors, never written); never in compiled code.
+    if (
+        mutable
+        and (FIRST_PASSES or not torch.is_grad_enabled())
+        and not torch.compiler.is_compiling()
+    ):
+        check_caller_lambda(lam)
+    return reverse(x, lam, mutable=mutable)
