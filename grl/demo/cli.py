@@ -149,6 +149,7 @@ def _run_experiment(args, experiment, backends, note, records) -> None:  # type:
     from grl.demo import plots
     from grl.demo.data import make_data
     from grl.demo.experiments import config_for, make_plan, methods_for
+    from grl.demo.monitoring import interval
     from grl.demo.train import run
 
     config = config_for(experiment, args.steps)
@@ -164,9 +165,21 @@ def _run_experiment(args, experiment, backends, note, records) -> None:  # type:
                     file=sys.stderr,
                     unit="step",
                 ) as bar:
-                    record, trainer = run(backend, config, datasets[seed], method, seed, bar)
+                    # The run whose figures are drawn also records grl's monitor (source
+                    # only and DANN of the image experiments; grl.demo.monitoring).
+                    drawn = backend == backends[0] and seed == args.seeds[0]
+                    monitored = (
+                        drawn
+                        and not args.no_plots
+                        and experiment != "moons"
+                        and method in ("source_only", "dann")
+                    )
+                    every = interval(config.steps) if monitored else None
+                    record, trainer = run(
+                        backend, config, datasets[seed], method, seed, bar, monitor_every=every
+                    )
                 records.append(record)
-                if backend == backends[0] and seed == args.seeds[0]:
+                if drawn:
                     first[method] = trainer
     if args.no_plots:
         return

@@ -6,10 +6,14 @@ step never recompiles.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from grl.backends.jax.diagnostics import Monitor, reversal_metrics
+from grl.demo import monitoring
 from grl.demo.experiments import Config, Layer, Net, Plan, conv_geometry, is_kernel
 from grl.jax import gradient_reversal
 
@@ -104,6 +108,88 @@ _step = jax.jit(
 )
 
 
+def _batch(
+    p: Params,
+    data: tuple[jax.Array, jax.Array, jax.Array],
+    l_idx: jax.Array,
+    t_idx: jax.Array,
+    net: Net,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The shared features of this step's source + target batch, its labels and domains."""
+    x, y, xt = data
+    f = _apply(net.features, p, jnp.concatenate([x[l_idx], xt[t_idx]]))
+    domain_y = jnp.concatenate([jnp.zeros(l_idx.shape[0]), jnp.ones(t_idx.shape[0])])
+    return f, y[l_idx], domain_y
+
+
+def _reversal_metrics(
+    head: Params,
+    p: Params,
+    batch: tuple[jax.Array, jax.Array, jax.Array],
+    lam: jax.Array,
+    step: jax.Array,
+    net: Net,
+) -> dict[str, jax.Array]:
+    """The monitor's numbers (grl's ``reversal_metrics``) for ``head`` behind a GRL with λ."""
+    f, yl, domain_y = batch
+    return reversal_metrics(
+        lambda r: _binary_cross_entropy(_apply(net.domain_head, head, r)[:, 0], domain_y),
+        f,
+        lam,
+        step,
+        label_loss=lambda g: _cross_entropy(_apply(net.label_head, p, g[: yl.shape[0]]), yl),
+        domain_logits=_apply(net.domain_head, head, f)[:, 0],  # the GRL: identity forward
+        domain_labels=domain_y,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("net",))
+def _metrics(
+    p: Params,
+    data: tuple[jax.Array, jax.Array, jax.Array],
+    l_idx: jax.Array,
+    t_idx: jax.Array,
+    lam: jax.Array,
+    step: jax.Array,
+    net: Net,
+) -> dict[str, jax.Array]:
+    """DANN: the numbers of the step about to run (same weights, batch and λ); read-only."""
+    return _reversal_metrics(p, p, _batch(p, data, l_idx, t_idx, net), lam, step, net)
+
+
+@functools.partial(
+    jax.jit, static_argnames=("net", "momentum", "weight_decay"), donate_argnums=(0, 1)
+)
+def _probe(
+    head: Params,
+    bufs: Params,
+    p: Params,
+    data: tuple[jax.Array, jax.Array, jax.Array],
+    l_idx: jax.Array,
+    t_idx: jax.Array,
+    lr: jax.Array,
+    step: jax.Array,
+    net: Net,
+    momentum: float,
+    weight_decay: float,
+) -> tuple[Params, Params, dict[str, jax.Array]]:
+    """Source only: one SGD step of the probe domain head on detached features, λ = 0."""
+    batch = jax.lax.stop_gradient(_batch(p, data, l_idx, t_idx, net))
+    f, _, domain_y = batch
+    zero = jnp.float32(0.0)
+
+    def loss(h: Params) -> jax.Array:
+        logits = _apply(net.domain_head, h, gradient_reversal(f, zero))[:, 0]
+        return _binary_cross_entropy(logits, domain_y)
+
+    grads = jax.grad(loss)(head)
+    metrics = _reversal_metrics(head, p, batch, zero, step, net)
+    grads = {k: g + weight_decay * head[k] if is_kernel(k) else g for k, g in grads.items()}
+    bufs = jax.tree.map(lambda b, g: momentum * b + g, bufs, grads)
+    head = jax.tree.map(lambda w, b: w - lr * b, head, bufs)
+    return head, bufs, metrics
+
+
 class Trainer:
     """Runs one method's training plan step by step; same maths as the torch and TF trainers."""
 
@@ -116,6 +202,7 @@ class Trainer:
         target: np.ndarray,
         adversarial: bool,
         compiled: bool = True,
+        monitor_every: int | None = None,
     ) -> None:
         # compiled=False runs the same step op by op (for timing; see docs/results.md).
         self._step = _step if compiled else _step_body
@@ -126,10 +213,45 @@ class Trainer:
         self.bufs = {k: jnp.zeros_like(v) for k, v in self.params.items()}
         self.data = (jnp.asarray(labelled[0]), jnp.asarray(labelled[1]), jnp.asarray(target))
         self.losses: list[jax.Array] = []
+        self.log: monitoring.MonitorLog | None = None
+        if monitor_every is not None:
+            every = monitoring.check_every(monitor_every)
+            self.monitor = Monitor(None, thresholds=monitoring.thresholds(every))
+            self.log = monitoring.MonitorLog(every, self.monitor.diagnostics)
+            if not adversarial:
+                # Source only: a probe domain head behind a GRL with λ = 0, its own copy of
+                # DANN's initial domain head (grl.demo.monitoring).
+                keys = monitoring.head_keys(config.net.domain_head)
+                self.probe = {k: jnp.asarray(params[k]) for k in keys}
+                self.probe_bufs = {k: jnp.zeros_like(v) for k, v in self.probe.items()}
+
+    def _record(self, i: int, metrics: dict[str, jax.Array]) -> None:
+        assert self.log is not None
+        self.log.add(i, lambda: monitoring.strip_prefix(self.monitor.update(metrics)))
 
     def step(self, i: int) -> None:
         """One SGD step of the plan."""
         plan = self.plan
+        if self.log is not None:
+            recording = i % self.log.every == 0
+            args = (self.data, plan.labelled_idx[i], plan.target_idx[i])
+            if not self.adversarial:
+                self.probe, self.probe_bufs, metrics = _probe(
+                    self.probe,
+                    self.probe_bufs,
+                    self.params,
+                    *args,
+                    plan.lr[i],
+                    i,
+                    self.net,
+                    self.momentum,
+                    self.weight_decay,
+                )
+                if recording:
+                    self._record(i, metrics)
+            elif recording:
+                # Read on the host before the step, which donates these weights.
+                self._record(i, _metrics(self.params, *args, plan.lambda_[i], i, self.net))
         self.params, self.bufs, losses = self._step(
             self.params,
             self.bufs,

@@ -156,6 +156,75 @@ def training(domain_loss: np.ndarray, plan: Plan, title: str, path: Path) -> Pat
     return path
 
 
+def _smooth(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A moving average over about 1/25 of the points: (index of each mean, mean)."""
+    window = max(1, len(values) // 25)
+    mean = np.convolve(values, np.ones(window) / window, mode="valid")
+    return np.arange(len(mean)) + window // 2, mean
+
+
+MONITOR_CAPTION = (
+    "Recorded by grl's diagnostics monitor every {every} training steps. DANN: the GRL of the "
+    "training step. Source only has no adversary, so it gets a probe: its own copy of the "
+    "domain head (DANN's start, SGD rule\nand batches), trained behind a GRL with λ = 0 on "
+    "detached features, so nothing reaches the features and training is unchanged. Without "
+    "reversal the domain loss falls away from ln 2; with DANN it is pushed back towards it."
+)
+
+
+def monitor(logs: dict[str, Any], title: str, path: Path) -> Path:
+    """grl's monitor for source only and DANN side by side (``logs``: method → MonitorLog):
+    the domain loss against ln 2, the domain accuracy against 0.5, the reversed domain
+    gradient over the task gradient at the features, and λ with the GRL's gradient ratio."""
+    from grl.core.diagnostics import LN2
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.7))
+    colours = {"source_only": "C0", "dann": "C3"}
+    every = next(iter(logs.values())).every
+    for method, log in logs.items():
+        v, colour = log.arrays(), colours.get(method, "C2")
+        steps = v["train_step"]
+        warned = ", ".join(log.warned) or "none"
+        label = f"{_LABELS[method]} (warnings: {warned})"
+        for ax, key in ((axes[0], "domain_loss"), (axes[1], "domain_accuracy")):
+            ax.plot(steps, v[key], color=colour, lw=0.5, alpha=0.3)
+            at, mean = _smooth(v[key])
+            ax.plot(steps[at], mean, color=colour, lw=1.5, label=label)
+        name = "source only (probe, λ = 0)" if method == "source_only" else _LABELS[method]
+        axes[2].plot(steps, v["domain_to_task"], color=colour, lw=1, label=name)
+        axes[3].plot(steps, v["lambda"], color=colour, lw=1.5, label=f"grl/lambda, {name}")
+        if method == "dann":
+            measured = np.isfinite(v["grad_ratio"])
+            cosine = np.nanmean(v["grad_cosine"][measured]) if measured.any() else np.nan
+            axes[3].plot(
+                steps[measured][::4],
+                v["grad_ratio"][measured][::4],
+                "k.",
+                ms=3,
+                label=f"grl/grad_ratio |out|/|in|, DANN (mean cosine {cosine:+.3f})",
+            )
+    axes[0].axhline(LN2, color="k", ls="--", lw=1, label="ln 2 (chance)")
+    axes[1].axhline(0.5, color="k", ls="--", lw=1, label="0.5 (chance)")
+    axes[1].set_ylim(0.3, 1.02)
+    titles = (
+        "grl/domain_loss",
+        "grl/domain_accuracy",
+        "grl/domain_to_task: |reversed domain grad| / |task grad|\nat the shared features",
+        "λ, and the GRL's gradient ratio",
+    )
+    for ax, text in zip(axes, titles, strict=True):
+        ax.set_title(text, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.legend(fontsize=6.5)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, 0.01, MONITOR_CAPTION.format(every=every), fontsize=7.5, va="bottom")
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+    return path
+
+
 def accuracy_bars(records: Sequence[Record], path: Path) -> Path:
     """Mean target accuracy (± std over seeds and backends) per experiment and method."""
     plt = _pyplot()
@@ -213,6 +282,15 @@ def for_experiment(
                 f"{name}, shared features, {title}",
                 plot_dir / f"{experiment}_tsne.png",
             )
+        )
+    logs = {
+        m: trainers[m].log
+        for m in ("source_only", "dann")
+        if m in trainers and getattr(trainers[m], "log", None) is not None
+    }
+    if logs:
+        paths.append(
+            monitor(logs, f"{name}, grl's monitor, {title}", plot_dir / f"{experiment}_monitor.png")
         )
     if "dann" in trainers:
         losses = trainers["dann"].loss_history()[:, 1]

@@ -24,6 +24,7 @@ FIGURES = (
     "moons.png",
     "mnist_m_samples.png",
     "mnist_m_tsne.png",
+    "mnist_m_monitor.png",  # grl's monitor, source only vs DANN (grl.demo.monitoring)
     "mnist_m_training.png",
     "accuracy.png",
 )
