@@ -31,7 +31,23 @@ def _op_for(backend: str) -> Callable[[Any, Any], Any]:
             f"the active backend (KERAS_BACKEND) is {backend!r}"
         )
     module, function = BACKEND_OPS[backend]
-    return getattr(importlib.import_module(module), function)
+    op = getattr(importlib.import_module(module), function)
+    if backend == "torch":
+        return _with_own_lambda(op)
+    return op
+
+
+def _with_own_lambda(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """The PyTorch op given a copy of λ's tensor: Keras writes a PyTorch variable in place
+    (``copy_``), and the op's backward uses the λ tensor its forward got (refusing one
+    written since), so a ``set_lambda``/``advance`` between a forward and its backward
+    would fail that backward. With a copy the backward uses its forward's λ, also under
+    ``keras.remat`` (non-reentrant checkpointing keeps the forward's context)."""
+
+    def reversal(x: Any, lambda_: Any) -> Any:
+        return op(x, lambda_.detach().clone())
+
+    return reversal
 
 
 def reversal_op() -> Callable[[Any, Any], Any]:

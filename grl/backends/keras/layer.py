@@ -7,7 +7,8 @@ module holds only the Keras mechanics.
 
 λ and the step are non-trainable weights: they are saved with the model, restored by
 ``load_model``/``load_weights``/``BackupAndRestore`` (validated first) and read as tensors,
-so changing them never retraces or recompiles a step function.
+so changing them never retraces or recompiles a step function. Their ``assign`` refuses a
+concrete value the specification forbids (:mod:`grl.backends.keras.variables`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from grl.backends.keras import internals
 from grl.backends.keras.dispatch import reversal_op
 from grl.backends.keras.schedule_ops import float64_available, scheduled_lambda
+from grl.backends.keras.variables import LambdaGuard, StepGuard, guard, layer_write
 from grl.core import lambda_ as checks
 from grl.core import layer as contract
 
@@ -99,7 +101,7 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         self._schedule = schedule
         self._initial_lambda = initial
         self._reversal = reversal_op()
-        self.lambda_ = self.add_weight(
+        lambda_ = self.add_weight(
             name="lambda_",
             shape=(),
             dtype="float64" if self.variable_dtype == "float64" else "float32",
@@ -108,9 +110,13 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
             autocast=False,
         )
         # Keras' own step counter dtype: int64, or int32 on JAX without x64.
-        self.step = self.add_weight(
+        step = self.add_weight(
             name="step", shape=(), dtype="int", initializer="zeros", trainable=False
         )
+        # Direct assignments (`layer.lambda_.assign(-1.0)`, a model's set_weights) are
+        # checked by the variables themselves.
+        self.lambda_ = guard(lambda_, LambdaGuard)
+        self.step = guard(step, StepGuard)
         self.supports_masking = True
         # No build step: the weights exist already, and Keras' build needs a known rank.
         self.built = True
@@ -136,6 +142,10 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         self.lambda_.assign(value)
 
     def _advance(self, steps: int) -> None:
+        with layer_write():  # step + steps and schedule(step): valid by construction
+            self._advance_body(steps)
+
+    def _advance_body(self, steps: int) -> None:
         if not float64_available() and not _is_traced(self.step.value):
             # float32 could round λ differently from the host: read the step instead.
             step = self.current_step() + steps

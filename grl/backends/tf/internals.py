@@ -12,12 +12,24 @@ each fallback by setting the module attribute to ``None``.
   jacobians vectorize the reversal into a reversal; pfor's stock conversion of the
   ``IdentityN`` behind ``tf.custom_gradient`` drops the custom gradient (the gradient
   silently comes out ``+g``). Without it, graphs use the public form too.
+* :data:`RECOMPUTE_CODES`, the code objects of ``tf.recompute_grad``'s two closures (its
+  forward ``inner`` and its backward ``grad_wrapper``, which share the call's ``kwargs``
+  dict): a λ variable read while one of them runs is read once per recomputed call, at its
+  forward, and the recomputation at backward time reuses that value
+  (:func:`recompute_call`). ``keras.remat`` on TensorFlow is ``tf.recompute_grad``. No
+  public API tells a recomputation from a forward pass; without this one a recomputation
+  reads λ's current value (documented). :data:`TAPE_SET_IS_STOPPED` (``record``'s
+  ``pywrap_tfe.TFE_Py_TapeSetIsStopped``, what ``stop_recording`` itself asks) spares an
+  eager call outside any ``stop_recording`` block (a recomputed forward runs inside one)
+  that stack walk; without it the walk runs.
 """
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections.abc import Callable
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 import tensorflow as tf
@@ -49,8 +61,60 @@ def _pfor_module() -> ModuleType | None:
     return pfor if hook and callable(getattr(pfor, "wrap", None)) else None
 
 
+def _nested_code(code: CodeType | None, name: str, variable: str) -> CodeType | None:
+    """The code of the function ``name`` defined in ``code`` that shares ``variable``."""
+    for constant in getattr(code, "co_consts", ()):
+        if isinstance(constant, CodeType) and constant.co_name == name:
+            shared = constant.co_cellvars + constant.co_freevars
+            return constant if variable in shared else None
+    return None
+
+
+def _recompute_codes() -> tuple[CodeType, CodeType] | None:
+    try:
+        from tensorflow.python.ops import custom_gradient
+    except ImportError:
+        return None
+    function = getattr(custom_gradient, "recompute_grad", None)
+    code = getattr(inspect.unwrap(function), "__code__", None) if callable(function) else None
+    forward = _nested_code(code, "inner", "kwargs")
+    backward = _nested_code(forward, "grad_wrapper", "kwargs")
+    return None if forward is None or backward is None else (forward, backward)
+
+
 RECORD: ModuleType | None = _record_module()
 PFOR: ModuleType | None = _pfor_module()
+RECOMPUTE_CODES: tuple[CodeType, CodeType] | None = _recompute_codes()
+
+
+def _tape_set_is_stopped() -> Callable[[], bool] | None:
+    function = getattr(getattr(RECORD, "pywrap_tfe", None), "TFE_Py_TapeSetIsStopped", None)
+    return function if callable(function) else None
+
+
+TAPE_SET_IS_STOPPED: Callable[[], bool] | None = _tape_set_is_stopped()
+
+
+def recompute_call() -> tuple[dict[str, Any], bool] | None:
+    """The outermost ``tf.recompute_grad`` call running now, as ``(its kwargs dict, whether
+    this is its recomputation at backward time)``; None outside any.
+
+    The ``kwargs`` dict is made for each call and held by the call's backward closure for
+    as long as a tape can recompute it, so it identifies the call. The outermost call
+    counts: everything a nested call recomputes belongs to the outer call's forward.
+    """
+    if RECOMPUTE_CODES is None:
+        return None
+    forward, backward = RECOMPUTE_CODES
+    found = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is forward or frame.f_code is backward:
+            found = frame
+        frame = frame.f_back
+    if found is None:
+        return None
+    return found.f_locals["kwargs"], found.f_code is backward
 
 
 def vectorize_as(output: tf.Tensor, rebuild: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]) -> None:

@@ -15,6 +15,8 @@ Every derivative applies the same linear backward ``g ↦ g · cast(−λ, dtype
 
 from __future__ import annotations
 
+import sys
+import weakref
 from typing import Any
 
 import tensorflow as tf
@@ -27,6 +29,79 @@ _SIXTEEN_BIT = (tf.float16, tf.bfloat16)
 
 #: λ for one eager call: a validated host number, a tensor, or a variable (read by the call).
 EagerLambda = float | tf.Tensor | tf.Variable
+
+
+#: One entry per ``tf.recompute_grad`` call whose forward read a λ variable:
+#: ``id(kwargs) -> (kwargs, {id(variable): (weak reference to it, λ as its forward read it)})``,
+#: one table for eager calls, one for calls traced in graphs. The call's ``kwargs`` dict is
+#: held here and by the call's backward closure; an entry that only this table still holds
+#: belongs to a call no tape can recompute any more, and is dropped. (A call traced in a
+#: graph stays, as TensorFlow keeps that graph's gradient functions.)
+_Reads = dict[int, tuple["weakref.ref[tf.Variable]", tf.Tensor]]
+_FORWARD_READS: dict[bool, dict[int, tuple[dict[str, Any], _Reads]]] = {True: {}, False: {}}
+#: References to a dropped call's ``kwargs``: this table, the loop's name, getrefcount's argument.
+_UNREFERENCED = 3
+
+
+def _read(variable: tf.Variable) -> tf.Tensor:
+    """λ's value now: a snapshot eagerly (a later assignment does not change it)."""
+    return variable.value() if tf.executing_eagerly() else variable.read_value()
+
+
+def _drop_finished_calls(table: dict[int, tuple[dict[str, Any], _Reads]]) -> None:
+    for key, (kwargs, _) in list(table.items()):
+        if sys.getrefcount(kwargs) <= _UNREFERENCED:
+            del table[key]
+
+
+def _may_be_recomputed() -> bool:
+    """Whether an eager call may run inside ``tf.recompute_grad``: tested before walking
+    the stack. A recomputed forward runs with recording stopped; its recomputation at
+    backward time records, and only matters once some forward stored a λ."""
+    record, stopped = internals.RECORD, internals.TAPE_SET_IS_STOPPED
+    if record is None or stopped is None:
+        return True  # cannot tell: walk
+    if record.could_possibly_record():
+        return bool(_FORWARD_READS[True])
+    return bool(stopped())
+
+
+def _recompute_call() -> tuple[dict[str, Any], bool] | None:
+    if tf.executing_eagerly() and not _may_be_recomputed():
+        return None
+    return internals.recompute_call()
+
+
+def forward_read(variable: tf.Variable) -> tf.Tensor:
+    """λ as the forward pass of this call reads it.
+
+    Outside ``tf.recompute_grad`` (and ``keras.remat``), the variable's value now. Inside
+    it, the value its forward pass read: the forward stores it, and the recomputation at
+    backward time, which runs the forward again, reuses it, so an assignment between a
+    forward and its backward never reaches that backward (as without recomputation).
+    """
+    return _read_in(_recompute_call(), variable)
+
+
+def _read_in(call: tuple[dict[str, Any], bool] | None, variable: tf.Variable) -> tf.Tensor:
+    """:func:`forward_read` for the recomputed call ``call`` (None: none)."""
+    if call is None:
+        return _read(variable)
+    kwargs, recomputing = call
+    table = _FORWARD_READS[tf.executing_eagerly()]
+    entry = table.get(id(kwargs))
+    if entry is None or entry[0] is not kwargs:
+        if recomputing:  # the forward read no variable (λ was given otherwise)
+            return _read(variable)
+        _drop_finished_calls(table)
+        entry = table[id(kwargs)] = (kwargs, {})
+    reads = entry[1]
+    stored = reads.get(id(variable))
+    if stored is None or stored[0]() is not variable:
+        if recomputing:
+            return _read(variable)
+        stored = reads[id(variable)] = (weakref.ref(variable), _read(variable))
+    return stored[1]
 
 
 def cast_negated_lambda(lambda_: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
@@ -80,7 +155,7 @@ def lambda_tensor(lambda_: Any) -> tf.Tensor:
         return tf.constant(lambda_rules.validate_lambda_number(lambda_), dtype=tf.float64)
     _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
-        lambda_ = lambda_.read_value()
+        lambda_ = forward_read(lambda_)
     if tf.executing_eagerly():
         lambda_rules.check_real_value(float(lambda_.numpy()), lambda_)
     return tf.stop_gradient(lambda_)
@@ -92,7 +167,7 @@ def _eager_lambda(lambda_: Any) -> float | tf.Tensor:
         return lambda_rules.validate_lambda_number(lambda_)
     _check_lambda_tensor(lambda_)
     if isinstance(lambda_, tf.Variable):
-        lambda_ = tf.stop_gradient(lambda_.value())
+        lambda_ = tf.stop_gradient(forward_read(lambda_))
     lambda_rules.check_real_value(float(lambda_.numpy()), lambda_)
     return lambda_
 
@@ -108,7 +183,7 @@ def _record_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
     with record.stop_recording():
         if isinstance(lambda_, tf.Variable):
             # A snapshot: an assignment after this forward must not reach its backward.
-            lambda_ = lambda_.value()
+            lambda_ = _read(lambda_)
         y = tf.raw_ops.Identity(input=x)
 
     def backward(grad: tf.Tensor) -> list[tf.Tensor]:
@@ -125,10 +200,16 @@ def _record_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
 
 
 def _eager_reversal(x: tf.Tensor, lambda_: EagerLambda) -> tf.Tensor:
+    if isinstance(lambda_, tf.Variable):
+        call = _recompute_call()
+        if call is not None:
+            # The forward of a recomputed call records nothing, but its recomputation at
+            # backward time must find the λ this forward saw.
+            lambda_ = _read_in(call, lambda_)
     if internals.RECORD is None:
         if not (x.dtype.is_floating or x.dtype.is_complex):
             return x
-        lam = lambda_.value() if isinstance(lambda_, tf.Variable) else lambda_
+        lam = _read(lambda_) if isinstance(lambda_, tf.Variable) else lambda_
         return _public_reversal(
             x, tf.convert_to_tensor(lam, tf.float64) if isinstance(lam, float) else lam
         )
@@ -211,10 +292,11 @@ def validated_lambda_reversal(x: Any, lambda_: tf.Variable | tf.Tensor) -> tf.Te
     """:func:`gradient_reversal` for a λ whose value was validated when it was written.
 
     The Keras layer's λ weight (0-d, floating) is written only by the layer's validating
-    paths (constructor, ``set_lambda``, ``advance``) and by restoring its own saved
-    weights. So eager calls skip the device-to-host read of its value, as graphs always
-    have, and read the weight (on its device) only when a tape or accumulator could record
-    the call.
+    paths (constructor, ``set_lambda``, ``advance``, restoring its saved weights) and by
+    its own ``assign``, which refuses a forbidden concrete value
+    (:mod:`grl.backends.keras.variables`). So eager calls skip the device-to-host read of
+    its value, as graphs always have, and read the weight (on its device) only when a tape
+    or accumulator could record the call (or a recomputation may need it).
     """
     if isinstance(x, (tf.SparseTensor, tf.RaggedTensor)):
         return _composite_reversal(x, lambda_, validated_lambda_reversal)
