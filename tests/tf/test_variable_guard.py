@@ -10,7 +10,9 @@ unchecked and cost nothing.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +169,7 @@ def test_loading_a_forbidden_state_into_a_model_is_refused(tmp_path: Path, suffi
     assert _state(target) == (0.5, 0)
 
 
-def test_the_guard_survives_saving_loading_and_cloning(tmp_path: Path) -> None:
+def test_the_guard_survives_saving_loading_cloning_and_copies(tmp_path: Path) -> None:
     layer = GradientReversal(schedules.linear(10), name="grl")
     model = _model(layer)
     layer.advance(3)
@@ -179,8 +181,9 @@ def test_the_guard_survives_saving_loading_and_cloning(tmp_path: Path) -> None:
     reloaded = _model(GradientReversal(schedules.linear(10), name="grl"))
     reloaded.load_weights(weights_path)
     cloned = keras.models.clone_model(model)
-    for copy in (loaded, reloaded, cloned):
-        (grl,) = [lay for lay in copy.layers if isinstance(lay, GradientReversal)]
+    pickled, deep = pickle.loads(pickle.dumps(model)), copy.deepcopy(model)
+    for copy_ in (loaded, reloaded, cloned, pickled, deep):
+        (grl,) = [lay for lay in copy_.layers if isinstance(lay, GradientReversal)]
         with pytest.raises(ValueError, match="'grl/lambda_'"):
             grl.lambda_.assign(-1.0)
         with pytest.raises(ValueError, match="'grl/step'"):
