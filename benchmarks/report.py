@@ -198,6 +198,8 @@ def peers_table(records: list[Record]) -> str:
     lines = ["| framework | package | version | status |", "| --- | --- | --- | --- |"]
     for r in rec.find(records, section="peers"):
         status = "installed, benchmarked" if r["error"] is None else f"missing: {r['error']}"
+        if r["error"] is not None and r["version"] is not None:  # it imports; its call fails
+            status = f"installed, not benchmarked: {r['error']}"
         lines.append(
             f"| {NAMES[r['framework']]} | {r['name']} | {r['version'] or '–'} | {status} |"
         )

@@ -6,8 +6,13 @@ their documentation shows them used, and the snippets that DANN code bases copy,
 out here in our own words. A cell counts passing cases; ❌ names how many failed, and the
 section below the table quotes the first failure of each check. Usage::
 
+    pip install -e ".[all,peers]"       # the packages at the versions the page shows
     python docs/gen_peers.py            # rewrite docs/peers.md
     python docs/gen_peers.py --check    # exit 1 if docs/peers.md is stale
+
+The ``peers`` extra of ``pyproject.toml`` pins the packages; the ``test`` extra includes it,
+and ``tests/kit/test_peers_doc.py`` runs ``--check`` (in CI, where every backend is
+required, a missing package fails the test instead of skipping it).
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ DOC = ROOT / "docs" / "peers.md"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+#: torch's AOTAutograd refuses a custom op whose output aliases its input (as
+#: torch-gradient-reversal's does) when ``CI`` is set and only warns otherwise, which changed
+#: a line of the page between CI and a desk. Forced (before torch is imported) to the
+#: refusal: the same page everywhere, and the rule torch announces for its next versions.
+os.environ["TORCHINDUCTOR_ERROR_ON_CUSTOM_OP_ALIASING"] = "1"
 
 
 # -- the snippets, as users copy them (our words, their behaviour) --------------------------
@@ -171,6 +181,17 @@ def _clean(reason: str) -> str:
     return reason if len(reason) <= 150 else reason[:149].rstrip() + "…"
 
 
+def missing_packages() -> list[str]:
+    """The registry packages of :data:`PEERS` that are not installed."""
+    missing = []
+    for package in (peer.package for peer in PEERS if peer.package):
+        try:
+            importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(package)
+    return missing
+
+
 def measure() -> list[tuple[Peer, Any]]:
     from grl.conformance import check
 
@@ -191,6 +212,11 @@ def render(measured: list[tuple[Peer, Any]]) -> str:
         "as their documentation uses them; the snippets are written out in `docs/gen_peers.py`",
         "as DANN code bases copy them. ✅ passing cases · ❌ failed/run · ⚠️ a clear error",
         "where the framework cannot support the property · ➖ not applicable.",
+        "",
+        "The packages are the versions that grl's `peers` extra pins (in each heading below);",
+        "`pip install -e '.[all,peers]'` and `python docs/gen_peers.py` regenerate the page,",
+        "and CI checks it with `--check`. PyTorch runs with its custom-op aliasing check as an",
+        "error (`TORCHINDUCTOR_ERROR_ON_CUSTOM_OP_ALIASING=1`, torch's setting under `CI`).",
         "",
         "| capability | " + " | ".join(p.title for p, _ in measured) + " |",
         "|---|" + "---|" * len(measured),
@@ -226,6 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
+    missing = missing_packages()
+    if missing:  # before minutes of measuring, and with the fix
+        print(
+            f"docs/peers.md measures packages that are not installed: {', '.join(missing)} "
+            "(pip install -e '.[all,peers]')",
+            file=sys.stderr,
+        )
+        return 2
     text = render(measure())
     if args.check:
         current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""

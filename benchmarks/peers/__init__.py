@@ -2,8 +2,9 @@
 
 Two kinds of peer, always labelled as such in the results:
 
-* installed packages (``pytorch-revgrad``, ``torch-gradient-reversal`` from PyPI, the
-  ``bench`` extra): imported and benchmarked as they are, or reported missing;
+* installed packages (``pytorch-revgrad``, ``torch-gradient-reversal`` from PyPI at the
+  versions of the ``peers`` extra): imported and benchmarked as they are, or reported with
+  the error of their import or of their first call;
 * patterns re-written here from their published description (never copied), named
   "... pattern (re-implemented)": the copy-then-neg-mul ``autograd.Function`` of the most
   popular transfer-learning library, the ``detach``/``stop_gradient`` trick, the
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Availability:
-    """Whether an installed peer could be imported, and which version."""
+    """Whether an installed peer can run, and which version (None: it does not import)."""
 
     name: str
     version: str | None
@@ -34,12 +35,18 @@ class Availability:
         return {"name": self.name, "version": self.version, "error": self.error}
 
 
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message``: one line for the results table."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def probe(distribution: str, module: str) -> Availability:
     """Import ``module`` of the PyPI ``distribution``; the error text if it fails."""
     try:
         importlib.import_module(module)
     except Exception as error:  # any import failure means "missing", with its reason
-        return Availability(distribution, None, f"{type(error).__name__}: {error}")
+        return Availability(distribution, None, describe(error))
     try:
         version = importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:

@@ -7,15 +7,18 @@ peer's recompiles under ``torch.compile``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch._dynamo
 from torch import nn
 
-from benchmarks.peers import Availability, probe
+from benchmarks.peers import Availability, describe, probe
 from benchmarks.peers.names import COPY_NEG_MUL, DETACH, REVGRAD, TGR
 
 
@@ -97,38 +100,87 @@ def _advance_nothing(layer: nn.Module, value: float) -> None:
     """The layer steps itself in ``forward`` (its ``auto_step`` counter)."""
 
 
+def _revgrad(version: str) -> Peer:
+    from pytorch_revgrad import RevGrad
+
+    return Peer(
+        REVGRAD,
+        f"installed package {REVGRAD} {version}",
+        lambda value: RevGrad(alpha=value),
+        _set_revgrad,
+        "layer._alpha = torch.tensor(λ) each step (the package has no setter)",
+    )
+
+
+def _tgr(version: str) -> Peer:
+    from gradient_reversal import GradientReversalLayer
+
+    return Peer(
+        TGR,
+        f"installed package {TGR} {version}",
+        lambda value: GradientReversalLayer(alpha=value),
+        _set_tgr,
+        "layer.set_alpha(λ) each step (buffer, read with float() in forward)",
+    )
+
+
+#: The installed packages: distribution, module, and the peer once the module imports.
+PACKAGES: tuple[tuple[str, str, Callable[[str], Peer]], ...] = (
+    (REVGRAD, "pytorch_revgrad", _revgrad),
+    (TGR, "gradient_reversal", _tgr),
+)
+
+
+def first_call(peer: Peer) -> str | None:
+    """Why the peer cannot be benchmarked: the error of its first forward and backward, eager
+    or compiled (None: both ran).
+
+    A package can import and still fail when called: torch-gradient-reversal's custom op
+    returns an alias of its input, which AOTAutograd (under every training backend, so
+    ``aot_eager`` here) refuses when ``CI`` is set and only warns about otherwise. Such a peer
+    is reported with its error instead of ending the benchmark run.
+    """
+    x = torch.ones(4, requires_grad=True)
+    try:
+        for mode in ("eager", "compiled"):
+            try:
+                layer = peer.build(0.5)
+                if mode == "compiled":
+                    layer = torch.compile(layer, backend="aot_eager")
+                torch.autograd.grad(layer(x).sum(), x)
+            except Exception as error:  # whatever it raises is the finding
+                return f"{describe(error)} (its first {mode} forward and backward)"
+        return None
+    finally:
+        torch._dynamo.reset()  # the probe leaves no compiled code for the sections to count
+
+
+@functools.cache
+def _installed() -> tuple[tuple[Availability, Peer | None], ...]:
+    """Each package's availability and, when it imports and runs, its peer (probed once)."""
+    found: list[tuple[Availability, Peer | None]] = []
+    for distribution, module, make in PACKAGES:
+        available = probe(distribution, module)
+        if available.version is None:
+            found.append((available, None))
+            continue
+        peer = make(available.version)
+        error = first_call(peer)
+        if error is None:
+            found.append((available, peer))
+        else:
+            found.append((dataclasses.replace(available, error=error), None))
+    return tuple(found)
+
+
 def availability() -> list[Availability]:
-    return [probe(REVGRAD, "pytorch_revgrad"), probe(TGR, "gradient_reversal")]
+    """Each installed package: its version, and the error of its import or first call."""
+    return [available for available, _ in _installed()]
 
 
 def peers() -> list[Peer]:
-    """Every peer that can run here (missing packages are left out; see :func:`availability`)."""
-    found = {a.name: a for a in availability()}
-    result: list[Peer] = []
-    if found[REVGRAD].available:
-        from pytorch_revgrad import RevGrad
-
-        result.append(
-            Peer(
-                REVGRAD,
-                f"installed package {REVGRAD} {found[REVGRAD].version}",
-                lambda value: RevGrad(alpha=value),
-                _set_revgrad,
-                "layer._alpha = torch.tensor(λ) each step (the package has no setter)",
-            )
-        )
-    if found[TGR].available:
-        from gradient_reversal import GradientReversalLayer
-
-        result.append(
-            Peer(
-                TGR,
-                f"installed package {TGR} {found[TGR].version}",
-                lambda value: GradientReversalLayer(alpha=value),
-                _set_tgr,
-                "layer.set_alpha(λ) each step (buffer, read with float() in forward)",
-            )
-        )
+    """Every peer that can run here (the others are left out; see :func:`availability`)."""
+    result = [peer for _, peer in _installed() if peer is not None]
     result.append(
         Peer(
             COPY_NEG_MUL,
