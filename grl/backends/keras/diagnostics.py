@@ -67,24 +67,21 @@ class _Taps:
         if self.layer.__dict__.get("call") == self.call:
             object.__delattr__(self.layer, "call")
 
-    def _add(self, index: int, values: list[Any]) -> Any:
-        tf = self.tf
-        update = tf.scatter_nd([[index + i] for i in range(len(values))], tf.stack(values), [_SUMS])
-        return self.sums.assign_add(update)
+    def _add(self, values: list[Any]) -> Any:
+        """Add the five sums (zeros where a tap has nothing) in one update."""
+        return self.sums.assign_add(self.tf.stack(values))
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
-        one = tf.constant(1.0, tf.float64)
-        forward = self._add(3, [one])
+        zero, one = tf.constant(0.0, tf.float64), tf.constant(1.0, tf.float64)
+        forward = self._add([zero, zero, zero, one, zero])
         arriving_box: list[Any] = []
 
         @tf.custom_gradient
         def after(r: Any) -> Any:
             def grad(arriving: Any) -> Any:
-                a = tf.cast(arriving, tf.float64)
-                arriving_box.append(a)
-                with tf.control_dependencies([self._add(0, [tf.reduce_sum(a * a)])]):
-                    return tf.identity(arriving)
+                arriving_box.append(tf.cast(arriving, tf.float64))
+                return tf.identity(arriving)
 
             return tf.identity(r), grad
 
@@ -92,9 +89,9 @@ class _Taps:
         def before(x: Any) -> Any:
             def grad(passed: Any) -> Any:
                 out = tf.cast(passed, tf.float64)
-                dot = tf.reduce_sum(arriving_box.pop() * out) if arriving_box else 0 * one
-                update = self._add(1, [tf.reduce_sum(out * out), dot])
-                with tf.control_dependencies([update, self._add(4, [one])]):
+                a = arriving_box.pop() if arriving_box else tf.zeros_like(out)
+                sums = [tf.reduce_sum(a * a), tf.reduce_sum(out * out), tf.reduce_sum(a * out)]
+                with tf.control_dependencies([self._add([*sums, zero, one])]):
                     return tf.identity(passed)
 
             with tf.control_dependencies([forward]):
