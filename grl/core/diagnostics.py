@@ -39,8 +39,10 @@ __all__ = [
     "GradientProbe",
     "PlacementReport",
     "Thresholds",
+    "gradient_values",
     "placement_report",
     "resolve_total_steps",
+    "step_values",
     "with_total_steps",
 ]
 
@@ -295,6 +297,7 @@ class Diagnostics:
         gradients: int = 1,
     ) -> list[str]:
         """Judge one training step; returns the kinds of warning raised now."""
+        values = {k: None if _is_nan(v) else v for k, v in values.items()}
         self.steps += 1
         step = int(values["step"] or 0)
         self.last_step = step
@@ -312,9 +315,7 @@ class Diagnostics:
             ),
             "no_gradient": no_gradient_problem(forward_passes, gradients),
             "past_total_steps": past_total_steps_problem(step, self.total_steps),
-            "reversal_cancelled": None
-            if cosine is None or math.isnan(cosine)
-            else reversal_cancelled_problem(cosine),
+            "reversal_cancelled": None if cosine is None else reversal_cancelled_problem(cosine),
             "domain_collapsed": domain_collapsed_problem(self.domain_losses, self.thresholds),
             "domain_stuck": domain_stuck_problem(self.domain_losses, self.thresholds),
         }
@@ -338,11 +339,55 @@ class Diagnostics:
         return "never_advanced" in self.warn.raised
 
 
-def ratios(in_norm: float, out_norm: float, dot: float) -> tuple[float, float]:
-    """``(grad_ratio, grad_cosine)`` from the two norms and their dot product (NaN if 0)."""
-    if in_norm == 0.0 or out_norm == 0.0:
-        return math.nan, math.nan
-    return out_norm / in_norm, dot / (in_norm * out_norm)
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def gradient_values(in_sq: Any, out_sq: Any, dot: Any, task_sq: Any, xp: Any = None) -> dict:
+    """The gradient numbers of :data:`METRICS` from the step's sums, NaN where a norm is 0.
+
+    ``in_sq``, ``out_sq``: squared norms of the gradient arriving at the GRL and of the one
+    it passes on; ``dot``: their dot product; ``task_sq``: squared norm of the task (label)
+    gradient at the shared features (NaN when not measured). Written once against an array
+    namespace ``xp`` (``numpy``, the default, on host numbers; ``jax.numpy`` or
+    ``keras.ops`` inside a compiled step).
+
+    >>> values = gradient_values(4.0, 1.0, -2.0, 4.0)
+    >>> [float(values[k]) for k in ("grad_ratio", "grad_cosine", "domain_to_task")]
+    [0.5, -1.0, 0.5]
+    """
+    import numpy as np
+
+    xp = np if xp is None else xp
+    in_norm, out_norm, task = xp.sqrt(in_sq), xp.sqrt(out_sq), xp.sqrt(task_sq)
+    both = (in_norm > 0) & (out_norm > 0)
+    has_task = task > 0
+    return {
+        "grad_in_norm": in_norm,
+        "grad_out_norm": out_norm,
+        "grad_ratio": xp.where(both, out_norm / xp.where(both, in_norm, 1.0), math.nan),
+        "grad_cosine": xp.where(both, dot / xp.where(both, in_norm * out_norm, 1.0), math.nan),
+        "domain_to_task": xp.where(has_task, out_norm / xp.where(has_task, task, 1.0), math.nan),
+    }
+
+
+def step_values(
+    step: float,
+    lambda_: float,
+    sums: Sequence[float],
+    domain_loss: float = math.nan,
+    domain_accuracy: float = math.nan,
+) -> dict[str, float]:
+    """One step's :data:`METRICS` on the host, from ``sums`` = ``(|in|², |out|², <in, out>,
+    |task|²)`` (see :func:`gradient_values`); NaN for what was not measured."""
+    gradients = gradient_values(*(float(s) for s in sums))
+    return {
+        "step": float(step),
+        "lambda": float(lambda_),
+        **{name: float(value) for name, value in gradients.items()},
+        "domain_loss": float(domain_loss),
+        "domain_accuracy": float(domain_accuracy),
+    }
 
 
 # -- the placement check -------------------------------------------------------------------

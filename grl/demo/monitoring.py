@@ -23,7 +23,6 @@ feeds :class:`grl.core.diagnostics.Diagnostics` (the rules every monitor shares)
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,22 +63,9 @@ def head_keys(layers: Sequence[Layer]) -> list[str]:
 
 
 def values_from_sums(sums: Sequence[float], step: int, lambda_: float) -> dict[str, float]:
-    """The monitor's numbers from ``(|in|², |out|², <in, out>, |task|², loss, accuracy)``,
-    as the torch monitor's ``collect`` forms them (for the TF trainer)."""
-    in_sq, out_sq, dot, task_sq, loss, accuracy = (float(s) for s in sums)
-    in_norm, out_norm, task = math.sqrt(in_sq), math.sqrt(out_sq), math.sqrt(task_sq)
-    ratio, cosine = core.ratios(in_norm, out_norm, dot)
-    return {
-        "step": float(step),
-        "lambda": float(lambda_),
-        "grad_in_norm": in_norm,
-        "grad_out_norm": out_norm,
-        "grad_ratio": ratio,
-        "grad_cosine": cosine,
-        "domain_to_task": out_norm / task if task else math.nan,
-        "domain_loss": loss,
-        "domain_accuracy": accuracy,
-    }
+    """The monitor's numbers from ``(|in|², |out|², <in, out>, |task|², loss, accuracy)``
+    (for the TF trainer)."""
+    return core.step_values(step, lambda_, sums[:4], *sums[4:])
 
 
 @dataclass
@@ -119,9 +105,8 @@ class MonitorLog:
 
 def judge(diagnostics: core.Diagnostics, values: Mapping[str, float]) -> Mapping[str, float]:
     """Feed one step's numbers to the shared rules (as every framework's monitor does)."""
-    measured = {k: None if math.isnan(v) else v for k, v in values.items()}
     gradients = 0 if not values["grad_in_norm"] > 0 else 1
-    diagnostics.record(measured, forward_passes=1, gradients=gradients)
+    diagnostics.record(values, forward_passes=1, gradients=gradients)
     return values
 
 

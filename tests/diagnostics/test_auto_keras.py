@@ -117,3 +117,20 @@ def test_a_custom_loop_resolves_with_a_number_and_refuses_to_advance_before():
     assert float(layer.lambda_.numpy()) == float(direct.lambda_.numpy()) != 0.0
     assert resolve_total_steps(model, {"epochs": 3, "steps": 5}) == 15
     assert layer.schedule == schedules.dann(10)  # the first length stays
+
+
+def test_a_training_call_of_an_unresolved_layer_is_refused_inference_is_not():
+    model = dann(schedules.dann("auto"))
+    x, y = fit_data(N)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model(x)["domain"]),
+        keras.ops.convert_to_numpy(model(x, training=False)["domain"]),
+    )
+    with pytest.raises(RuntimeError, match=r"GradientReversal training call.*resolve"):
+        model(x, training=True)
+    compile_for_fit(model)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    with pytest.raises(RuntimeError, match="GradientReversal training call"):
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # no scheduler: never resolved
+    for variable, value in zip(model.trainable_variables, before, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)  # refused before any work

@@ -99,9 +99,34 @@ def test_advance_watch_warns_once_after_within_passes():
         assert watch.count() is False
 
 
-def test_ratios():
-    assert core.ratios(2.0, 1.0, -2.0) == (0.5, -1.0)
-    assert all(math.isnan(v) for v in core.ratios(0.0, 1.0, 0.0))
+def test_gradient_values():
+    values = core.gradient_values(4.0, 1.0, -2.0, 16.0)
+    assert {k: float(v) for k, v in values.items()} == {
+        "grad_in_norm": 2.0,
+        "grad_out_norm": 1.0,
+        "grad_ratio": 0.5,
+        "grad_cosine": -1.0,
+        "domain_to_task": 0.25,
+    }
+    for in_sq, out_sq, task_sq in [(0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (math.nan, 1.0, 1.0)]:
+        values = core.gradient_values(in_sq, out_sq, 0.0, task_sq)
+        assert math.isnan(values["grad_ratio"]) and math.isnan(values["grad_cosine"])
+    assert math.isnan(core.gradient_values(1.0, 1.0, -1.0, 0.0)["domain_to_task"])
+    assert math.isnan(core.gradient_values(1.0, 1.0, -1.0, math.nan)["domain_to_task"])
+
+
+def test_step_values_are_host_floats_in_the_metrics_order():
+    values = core.step_values(3, 0.5, [4.0, 1.0, -2.0, math.nan], 0.69, 0.5)
+    assert list(values) == list(core.METRICS)
+    assert all(type(v) is float for v in values.values())
+    assert math.isnan(values["domain_to_task"]) and values["grad_ratio"] == 0.5
+
+
+def test_nan_means_not_measured():
+    diagnostics = core.Diagnostics(scheduled=False, total_steps=None)
+    values = core.step_values(1, 0.5, [1.0, 1.0, math.nan, math.nan])  # no cosine, no loss
+    assert diagnostics.record(values) == []
+    assert diagnostics.domain_losses == []
 
 
 def probe(**changes):

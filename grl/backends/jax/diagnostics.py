@@ -93,28 +93,21 @@ def reversal_metrics(
     reversed_, pull_back = jax.vjp(lambda f: reversal(f, lambda_), features)
     arriving = jax.grad(domain_head_loss)(reversed_)
     (leaving,) = pull_back(arriving)
-    in_sq, out_sq, dot = _sum_squares(arriving), _sum_squares(leaving), _dot(arriving, leaving)
-    in_norm, out_norm = jnp.sqrt(in_sq), jnp.sqrt(out_sq)
-    nan = jnp.float32(jnp.nan)
-    both = (in_norm > 0) & (out_norm > 0)
-    safe = jnp.where(both, in_norm * out_norm, 1.0)
-    task = nan
+    task_sq = jnp.float32(jnp.nan)
     if label_loss is not None:
-        task_norm = jnp.sqrt(_sum_squares(jax.grad(label_loss)(features)))
-        task = jnp.where(task_norm > 0, out_norm / jnp.where(task_norm > 0, task_norm, 1.0), nan)
-    loss = accuracy = nan
+        task_sq = _sum_squares(jax.grad(label_loss)(features))
+    loss = accuracy = jnp.float32(jnp.nan)
     if domain_logits is not None and domain_labels is not None:
         loss, accuracy = domain_loss_and_accuracy(
             jax.lax.stop_gradient(domain_logits), domain_labels
         )
+    gradients = core.gradient_values(
+        _sum_squares(arriving), _sum_squares(leaving), _dot(arriving, leaving), task_sq, xp=jnp
+    )
     values = {
         "step": jnp.asarray(step, jnp.float32),
         "lambda": jnp.asarray(lambda_, jnp.float32),
-        "grad_in_norm": in_norm,
-        "grad_out_norm": out_norm,
-        "grad_ratio": jnp.where(both, out_norm / jnp.where(both, in_norm, 1.0), nan),
-        "grad_cosine": jnp.where(both, dot / safe, nan),
-        "domain_to_task": task,
+        **gradients,
         "domain_loss": jnp.asarray(loss, jnp.float32),
         "domain_accuracy": jnp.asarray(accuracy, jnp.float32),
     }
@@ -160,10 +153,8 @@ class Monitor:
     def update(self, metrics: Mapping[str, Any]) -> dict[str, float]:
         host = {key: float(value) for key, value in jax.device_get(dict(metrics)).items()}
         values = {name: host.get(f"{self.prefix}/{name}", math.nan) for name in core.METRICS}
-        measured = {k: None if math.isnan(v) else v for k, v in values.items()}
-        arrived = values["grad_in_norm"]
-        gradients = 0 if arrived == 0.0 else 1
-        self.diagnostics.record(measured, forward_passes=1, gradients=gradients)
+        gradients = 0 if values["grad_in_norm"] == 0.0 else 1
+        self.diagnostics.record(values, forward_passes=1, gradients=gradients)
         return host
 
     def end_epoch(self) -> None:

@@ -9,10 +9,11 @@
   scheduler callback does it at the start of ``fit``).
 
 The gradient numbers need to see inside the compiled train step: on the TensorFlow backend
-the monitor wraps the layer's ``call`` during ``fit`` with two identity taps whose gradient
-functions add the norms to a variable (a few scalar ops per step). On the JAX and PyTorch
-Keras backends a gradient function cannot write state, and those numbers are NaN; step, λ,
-the domain loss and the warnings work on every backend.
+the monitor wraps the layer's ``call`` (and the shared features layer's) during ``fit`` with
+identity taps whose gradient functions add the step's sums to a variable, and the train step
+returns the numbers with its logs. On the JAX and PyTorch Keras backends a gradient function
+cannot write state, and those numbers are NaN; step, λ, the domain loss and the warnings
+work on every backend.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ __all__ = [
 GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
 
-# The sums a monitored step accumulates: |in|², |out|², <in, out>, forward passes, gradients.
+# What the taps add up in one training step: |in|², |out|², <in, out>, |task|², gradients.
 _SUMS = 5
+_GRADIENT_METRICS = ("grad_in_norm", "grad_out_norm", "grad_ratio", "grad_cosine")
 
 
 def _read(variable: Any) -> float:
@@ -49,38 +51,86 @@ def _read(variable: Any) -> float:
     return float(variable.numpy())
 
 
-class _Taps:
-    """The TensorFlow identity taps around one GRL, and the variable they add to."""
+def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
+    """The layer whose output the GRL takes in a functional model (the shared features)."""
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    producers = set()
+    for node in nodes:
+        for tensor in getattr(node, "input_tensors", ()):
+            history = getattr(tensor, "_keras_history", None)
+            producers.add(None if history is None else history.operation)
+    (producer,) = producers if len(producers) == 1 else (None,)
+    if isinstance(producer, keras.layers.Layer) and not isinstance(
+        producer, keras.layers.InputLayer
+    ):
+        return producer
+    return None
 
-    def __init__(self, layer: GradientReversal) -> None:
+
+class _Taps:
+    """Identity taps around one GRL (and the shared features) inside ``fit``'s train step.
+
+    Their gradient functions add the step's sums to a variable; the train step, wrapped,
+    zeroes it first and returns the gradient numbers in its logs, so ``fit`` brings them to
+    the host with its own logs (no extra device read per batch).
+    """
+
+    def __init__(self, model: keras.Model, layer: GradientReversal, features: Any) -> None:
         import tensorflow as tf
 
         self.tf = tf
-        self.layer = layer
+        self.model, self.layer, self.features = model, layer, features
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
-        self.original = layer.call
+        self.originals: list[tuple[Any, str]] = [(layer, "call"), (model, "train_step")]
+        if features is not None:
+            self.originals.append((features, "call"))
+        self.calls = {id(layer): layer.call, id(model): model.train_step}
+        if features is not None:
+            self.calls[id(features)] = features.call
+        self.links: list[tuple[Any, list[Any]]] = []  # (tapped features, gradients passed)
+        self.prefix = "grl"
 
-    def install(self) -> None:
+    def install(self, prefix: str) -> None:
+        self.prefix = prefix
         object.__setattr__(self.layer, "call", self.call)
+        object.__setattr__(self.model, "train_step", self.train_step)
+        if self.features is not None:
+            object.__setattr__(self.features, "call", self.features_call)
 
     def remove(self) -> None:
-        if self.layer.__dict__.get("call") == self.call:
-            object.__delattr__(self.layer, "call")
+        for owner, name in self.originals:
+            if name in owner.__dict__:
+                object.__delattr__(owner, name)
 
     def _add(self, values: list[Any]) -> Any:
-        """Add the five sums (zeros where a tap has nothing) in one update."""
-        return self.sums.assign_add(self.tf.stack(values))
+        """Add ``values`` to the first sums, in one update."""
+        tf = self.tf
+        values = [tf.cast(value, tf.float64) for value in values]
+        return self.sums.assign_add(tf.pad(tf.stack(values), [[0, _SUMS - len(values)]]))
+
+    def train_step(self, *args: Any, **kwargs: Any) -> Any:
+        tf = self.tf
+        self.links.clear()
+        self.sums.assign(tf.zeros(_SUMS, tf.float64))
+        logs = self.calls[id(self.model)](*args, **kwargs)
+        if not isinstance(logs, dict):
+            return logs
+        sums = self.sums.read_value()
+        values = core.gradient_values(sums[0], sums[1], sums[2], sums[3], xp=keras.ops)
+        nan = tf.constant(math.nan, tf.float64)
+        for name, value in values.items():
+            logs[f"{self.prefix}/{name}"] = tf.where(sums[4] > 0, value, nan)
+        return logs
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
-        zero, one = tf.constant(0.0, tf.float64), tf.constant(1.0, tf.float64)
-        forward = self._add([zero, zero, zero, one, zero])
+        passed_to = next((box for tapped, box in self.links if tapped is inputs), None)
         arriving_box: list[Any] = []
 
         @tf.custom_gradient
         def after(r: Any) -> Any:
             def grad(arriving: Any) -> Any:
-                arriving_box.append(tf.cast(arriving, tf.float64))
+                arriving_box.append(arriving)
                 return tf.identity(arriving)
 
             return tf.identity(r), grad
@@ -88,16 +138,41 @@ class _Taps:
         @tf.custom_gradient
         def before(x: Any) -> Any:
             def grad(passed: Any) -> Any:
-                out = tf.cast(passed, tf.float64)
-                a = arriving_box.pop() if arriving_box else tf.zeros_like(out)
-                sums = [tf.reduce_sum(a * a), tf.reduce_sum(out * out), tf.reduce_sum(a * out)]
-                with tf.control_dependencies([self._add([*sums, zero, one])]):
-                    return tf.identity(passed)
+                a = arriving_box.pop() if arriving_box else tf.zeros_like(passed)
+                # |a|², |p|² and <a, p> in one product: [a; p] [a; p]ᴴ.
+                both = tf.reshape(tf.stack([a, tf.cast(passed, a.dtype)]), [2, -1])
+                gram = tf.math.real(tf.matmul(both, both, adjoint_b=True))
+                self._add([gram[0, 0], gram[1, 1], gram[0, 1], 0.0, 1.0])
+                if passed_to is not None:
+                    passed_to.append(passed)
+                return tf.identity(passed)
 
-            with tf.control_dependencies([forward]):
-                return tf.identity(x), grad
+            return tf.identity(x), grad
 
-        return after(self.original(before(inputs), *args, **kwargs))
+        return after(self.calls[id(self.layer)](before(inputs), *args, **kwargs))
+
+    def features_call(self, *args: Any, **kwargs: Any) -> Any:
+        tf = self.tf
+        output = self.calls[id(self.features)](*args, **kwargs)
+        if not tf.is_tensor(output):
+            return output
+        passed: list[Any] = []
+
+        @tf.custom_gradient
+        def tap(f: Any) -> Any:
+            def grad(total: Any) -> Any:
+                if passed:
+                    task = total - passed.pop()
+                    self._add(
+                        [0.0, 0.0, 0.0, tf.math.real(tf.reduce_sum(task * tf.math.conj(task)))]
+                    )
+                return tf.identity(total)
+
+            return tf.identity(f), grad
+
+        tapped = tap(output)
+        self.links.append((tapped, passed))
+        return tapped
 
 
 class Monitor(keras.callbacks.Callback):
@@ -108,12 +183,15 @@ class Monitor(keras.callbacks.Callback):
         domain_loss, domain_accuracy: keys of the logs that hold the domain head's loss and
             accuracy (e.g. ``"domain_loss"`` for an output named ``domain``); their values
             become ``grl/domain_loss`` and ``grl/domain_accuracy``.
+        features: the layer whose output is the shared features (the GRL's input), for
+            ``domain_to_task`` (default: in a functional model, the layer that feeds the GRL).
         prefix: the prefix of the keys (``"grl"``).
         thresholds: when a number means trouble (:class:`grl.core.diagnostics.Thresholds`).
 
     Per batch the numbers land in the batch ``logs``; per epoch their last values land in
-    the epoch ``logs``, so ``History`` and ``TensorBoard`` record them. Reading ``step`` and
-    λ costs one host read per batch.
+    the epoch ``logs``, so ``History`` and ``TensorBoard`` record them. ``step`` and λ are
+    the layer's after the batch (two host reads per batch); on the TensorFlow backend the
+    gradient numbers come back with ``fit``'s own logs.
     """
 
     def __init__(
@@ -122,18 +200,19 @@ class Monitor(keras.callbacks.Callback):
         *,
         domain_loss: str | None = None,
         domain_accuracy: str | None = None,
+        features: keras.layers.Layer | None = None,
         prefix: str = "grl",
         thresholds: core.Thresholds = core.DEFAULT_THRESHOLDS,
     ) -> None:
         super().__init__()
         self.layer = layer
+        self.features = features
         self.keys = {"domain_loss": domain_loss, "domain_accuracy": domain_accuracy}
         self.prefix = prefix
         self.thresholds = thresholds
         self.last: dict[str, float] = {}
         self._taps: _Taps | None = None
         self._traced: Any = None  # the train function traced with the taps
-        self._seen = [0.0] * _SUMS  # the taps' sums at the last batch (they only grow)
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.layer is None:
@@ -151,45 +230,39 @@ class Monitor(keras.callbacks.Callback):
             thresholds=self.thresholds,
         )
         if keras.backend.backend() == "tensorflow":
-            if self._taps is None or self._taps.layer is not self.layer:
-                self._taps = _Taps(self.layer)
-            self._taps.install()
+            features = self.features or _feeding_layer(self.layer)
+            taps = self._taps
+            if taps is None or (taps.model, taps.layer, taps.features) != (
+                self.model,
+                self.layer,
+                features,
+            ):
+                self._taps = _Taps(self.model, self.layer, features)
+            self._taps.install(self.prefix)
             if self.model.train_function is not self._traced:
                 # The train function is traced at its first call: rebuild it with the taps
                 # (once: later fits with this monitor reuse it).
                 self.model.make_train_function(force=True)
                 self._traced = self.model.train_function
-            self._seen = self._taps.sums.numpy().tolist()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.diagnostics.total_steps is None and self.layer.schedule is not None:
             # A total_steps="auto" schedule resolved after on_train_begin read it.
             self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
-        sums = [math.nan] * _SUMS
-        if self._taps is not None:
-            total = self._taps.sums.numpy().tolist()
-            sums = [now - before for now, before in zip(total, self._seen, strict=True)]
-            self._seen = total
         logs = {} if logs is None else logs
-        in_norm, out_norm = math.sqrt(sums[0]), math.sqrt(sums[1])
-        ratio, cosine = core.ratios(in_norm, out_norm, sums[2])
-        values = {
-            "step": float(_read(self.layer.step)),
-            "lambda": _read(self.layer.lambda_),
-            "grad_in_norm": in_norm,
-            "grad_out_norm": out_norm,
-            "grad_ratio": ratio,
-            "grad_cosine": cosine,
-            "domain_to_task": math.nan,
-            "domain_loss": _log_value(logs, self.keys["domain_loss"]),
-            "domain_accuracy": _log_value(logs, self.keys["domain_accuracy"]),
-        }
-        measured = {k: None if math.isnan(v) else v for k, v in values.items()}
-        if self._taps is None:
-            counts = {}
-        else:
-            counts = {"forward_passes": int(sums[3]), "gradients": int(sums[4])}
-        self.diagnostics.record(measured, **counts)
+        values = core.step_values(
+            _read(self.layer.step),
+            _read(self.layer.lambda_),
+            [math.nan] * 4,
+            _log_value(logs, self.keys["domain_loss"]),
+            _log_value(logs, self.keys["domain_accuracy"]),
+        )
+        counts = {}
+        if self._taps is not None:
+            for name in (*_GRADIENT_METRICS, "domain_to_task"):
+                values[name] = float(logs[f"{self.prefix}/{name}"])
+            counts = {"gradients": 0 if math.isnan(values["grad_in_norm"]) else 1}
+        self.diagnostics.record(values, **counts)
         self.last = {f"{self.prefix}/{name}": value for name, value in values.items()}
         logs.update(self.last)
 

@@ -214,8 +214,11 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         super().load_own_variables(store)
         self._after_load()
 
-    def call(self, inputs: Any) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         check_input_dtype(inputs)
+        if training:
+            # Checked when the step is traced: an unresolved total_steps="auto" has no λ.
+            self._require_resolved("training call")
         return self._reversal(inputs, self.lambda_.value)
 
     def compute_output_spec(self, inputs: Any) -> keras.KerasTensor:

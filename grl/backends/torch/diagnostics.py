@@ -159,24 +159,9 @@ class Monitor:
         sums = [math.nan] * 6 if self._sums is None else self._sums.tolist()
         if not self._gradients:
             sums[:4] = [math.nan] * 4
-        in_norm, out_norm, task = math.sqrt(sums[0]), math.sqrt(sums[1]), math.sqrt(sums[3])
-        ratio, cosine = core.ratios(in_norm, out_norm, sums[2])
-        loss, accuracy = sums[4], sums[5]
-        values = {
-            "step": float(step),
-            "lambda": lambda_,
-            "grad_in_norm": in_norm,
-            "grad_out_norm": out_norm,
-            "grad_ratio": ratio,
-            "grad_cosine": cosine,
-            "domain_to_task": out_norm / task if task else math.nan,
-            "domain_loss": loss,
-            "domain_accuracy": accuracy,
-        }
+        values = core.step_values(step, lambda_, sums[:4], *sums[4:])
         self.diagnostics.record(
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in values.items()},
-            forward_passes=self._forwards,
-            gradients=self._gradients,
+            values, forward_passes=self._forwards, gradients=self._gradients
         )
         self._reset()
         return {f"{self.prefix}/{name}": value for name, value in values.items()}
