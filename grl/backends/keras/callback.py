@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,46 @@ def find_gradient_reversal_layers(model: keras.layers.Layer) -> list[GradientRev
     return [layer for layer in internals.all_layers(model) if isinstance(layer, GradientReversal)]
 
 
+class AdvanceWatch(keras.callbacks.Callback):
+    """Warns once when a scheduled layer is still at step 0 after ``within`` batches of a
+    ``fit`` (the scheduler callback forgotten, so λ stays at schedule(0)).
+
+    A scheduled layer adds it to the running ``fit``'s callbacks when its training step is
+    traced, unless a callback there advances or monitors it. It counts batches as they
+    begin (Keras may run batch-end callbacks on another thread) and reads the layer's step
+    once at the end of an epoch, where every backend's variables hold the trained state.
+    """
+
+    covers_never_advanced = True
+
+    def __init__(self, layer: GradientReversal, within: int) -> None:
+        super().__init__()
+        # Made while the first batch is traced, after that batch began: it counts.
+        self.layer, self.within, self.batches, self.done = layer, within, 1, False
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.batches += 1
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.done or self.batches < self.within:
+            return
+        self.done = True
+        step = self.layer.current_step()
+        problem = core.never_advanced_problem(step, self.batches, True, self.within)
+        if problem is not None:
+            warnings.warn(f"[grl: never_advanced] {problem}", core.GRLWarning, stacklevel=2)
+
+
+def watch_advancing(layer: GradientReversal) -> None:
+    """Add an :class:`AdvanceWatch` for ``layer`` to the running ``fit`` (see there)."""
+    callbacks = internals.running_fit_callbacks()
+    if callbacks is None:
+        return
+    if any(getattr(c, "covers_never_advanced", False) for c in callbacks.callbacks):
+        return
+    callbacks.callbacks.append(AdvanceWatch(layer, core.DEFAULT_THRESHOLDS.advance_within))
+
+
 class GradientReversalScheduler(keras.callbacks.Callback):
     """Advance every :class:`GradientReversal` of the model once per training batch.
 
@@ -53,6 +94,8 @@ class GradientReversalScheduler(keras.callbacks.Callback):
     when the steps per epoch are unknown). The layer's config then holds that number, so
     a saved model keeps it, and a later ``fit`` continues the same schedule.
     """
+
+    covers_never_advanced = True
 
     def __init__(self) -> None:
         super().__init__()

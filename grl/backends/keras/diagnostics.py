@@ -205,6 +205,7 @@ class Monitor(keras.callbacks.Callback):
         thresholds: core.Thresholds = core.DEFAULT_THRESHOLDS,
     ) -> None:
         super().__init__()
+        self.covers_never_advanced = True  # no default watch beside the monitor
         self.layer = layer
         self.features = features
         self.keys = {"domain_loss": domain_loss, "domain_accuracy": domain_accuracy}

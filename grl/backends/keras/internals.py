@@ -11,11 +11,18 @@ Keras"). Tests force each fallback by setting the module attribute to ``None``.
 * ``jax_state_sync`` (:func:`sync_jax_state`): the JAX trainer keeps the state outside
   the variables during an epoch; syncing puts it back so that the callback's assignments
   are what the next train step reads. Without it an assignment would be lost: refused.
+* ``fit``'s local ``callbacks`` (:func:`running_fit_callbacks`, through ``sys._getframe``):
+  the callback list of the ``fit`` that is tracing the train step, so that a scheduled
+  layer can add a watch for a forgotten scheduler. Keras has no public way to reach it.
+  Fallback (:data:`FIT_FRAMES` ``None``): no default ``never_advanced`` warning in Keras
+  (the monitor still raises it).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import keras
@@ -31,6 +38,22 @@ def _in_stateless_scope() -> Callable[[], bool] | None:
 
 IN_STATELESS_SCOPE: Callable[[], bool] | None = _in_stateless_scope()
 FLATTEN_LAYERS: bool = callable(getattr(keras.layers.Layer, "_flatten_layers", None))
+FIT_FRAMES: Callable[[int], FrameType] | None = getattr(sys, "_getframe", None)
+
+
+def running_fit_callbacks() -> keras.callbacks.CallbackList | None:
+    """The callback list of the ``Model.fit`` that is running now (its train step being
+    traced), or None when there is none or it cannot be told."""
+    if FIT_FRAMES is None:
+        return None
+    frame: FrameType | None = FIT_FRAMES(1)
+    while frame is not None:
+        if frame.f_code.co_name == "fit":
+            callbacks = frame.f_locals.get("callbacks")
+            if isinstance(callbacks, keras.callbacks.CallbackList):
+                return callbacks
+        frame = frame.f_back
+    return None
 
 
 def maybe_in_stateless_scope() -> bool:

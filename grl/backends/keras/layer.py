@@ -62,6 +62,15 @@ def _is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
 
 
+def _in_traced_step(inputs: Any) -> bool:
+    """Whether this call is being traced into a compiled step (runs once, not per batch)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.inside_function()
+    return _is_traced(inputs)
+
+
 def _assigns_eager_tf_variables() -> bool:
     """Whether an assignment now writes TensorFlow variables eagerly (not in a graph, not
     collected by a ``StatelessScope``)."""
@@ -219,6 +228,10 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         if training:
             # Checked when the step is traced: an unresolved total_steps="auto" has no λ.
             self._require_resolved("training call")
+            if self._schedule is not None and _in_traced_step(inputs):
+                from grl.backends.keras.callback import watch_advancing  # imports this module
+
+                watch_advancing(self)
         return self._reversal(inputs, self.lambda_.value)
 
     def compute_output_spec(self, inputs: Any) -> keras.KerasTensor:

@@ -160,9 +160,7 @@ class Monitor:
         if not self._gradients:
             sums[:4] = [math.nan] * 4
         values = core.step_values(step, lambda_, sums[:4], *sums[4:])
-        self.diagnostics.record(
-            values, forward_passes=self._forwards, gradients=self._gradients
-        )
+        self.diagnostics.record(values, forward_passes=self._forwards, gradients=self._gradients)
         self._reset()
         return {f"{self.prefix}/{name}": value for name, value in values.items()}
 

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from typing import Any
 
 sys.modules["tensorflow"] = None  # type: ignore[assignment]  # "not installed"
@@ -117,6 +118,21 @@ def mean_prediction(y_true: Any, y_pred: Any) -> Any:
     return keras.ops.mean(y_pred)
 
 
+def forgotten_scheduler_warnings() -> list[str]:
+    """The grl warnings of a 110-batch fit of a scheduled layer without the scheduler."""
+    from grl.core.diagnostics import GRLWarning
+
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1), grl_keras.GradientReversal(schedules.dann(1000))]
+    )
+    model.compile(keras.optimizers.SGD(0.1), mean_prediction)
+    ones = np.ones((110, 1), np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GRLWarning)
+        model.fit(ones, ones, batch_size=1, epochs=1, verbose=0)
+    return [str(w.message)[:27] for w in caught if issubclass(w.category, GRLWarning)]
+
+
 def main() -> dict[str, Any]:
     result: dict[str, Any] = {"backend": BACKEND}
     layer = grl_keras.GradientReversal(0.1)
@@ -167,6 +183,7 @@ def main() -> dict[str, Any]:
         "lambda": encode(keras.ops.convert_to_numpy(loaded.lambda_.value)),
     }
 
+    result["forgotten_scheduler_warnings"] = forgotten_scheduler_warnings()
     try:
         grl_keras.GradientReversal()(keras.ops.zeros((2,), dtype="int32"))
         result["int_input_error"] = None
