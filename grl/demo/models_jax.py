@@ -15,6 +15,7 @@ import numpy as np
 from grl.backends.jax.diagnostics import Monitor, reversal_metrics
 from grl.demo import monitoring
 from grl.demo.experiments import Config, Layer, Net, Plan, conv_geometry, is_kernel
+from grl.demo.history import LossHistory
 from grl.jax import gradient_reversal
 
 Params = dict[str, jax.Array]
@@ -212,7 +213,7 @@ class Trainer:
         self.params = {k: jnp.asarray(v) for k, v in params.items()}
         self.bufs = {k: jnp.zeros_like(v) for k, v in self.params.items()}
         self.data = (jnp.asarray(labelled[0]), jnp.asarray(labelled[1]), jnp.asarray(target))
-        self.losses: list[jax.Array] = []
+        self.losses = LossHistory(len(plan.lr), lambda rows: np.asarray(jnp.stack(list(rows))))
         self.log: monitoring.MonitorLog | None = None
         if monitor_every is not None:
             every = monitoring.check_every(monitor_every)
@@ -265,11 +266,11 @@ class Trainer:
             self.momentum,
             self.weight_decay,
         )
-        self.losses.append(losses)
+        self.losses.add(losses)
 
     def loss_history(self) -> np.ndarray:
         """(steps, 2): label loss and domain loss of each step so far."""
-        return np.asarray(jnp.stack(self.losses)) if self.losses else np.zeros((0, 2))
+        return self.losses.array()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class logits for NumPy inputs."""

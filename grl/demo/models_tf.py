@@ -12,6 +12,7 @@ import tensorflow as tf
 from grl.core import diagnostics as core
 from grl.demo import monitoring
 from grl.demo.experiments import Config, Layer, Plan, conv_geometry, is_kernel
+from grl.demo.history import LossHistory
 from grl.tf import gradient_reversal
 
 
@@ -58,7 +59,7 @@ class Trainer:
         self.xt = tf.constant(target)
         n = plan.labelled_idx.shape[1]
         self.domain_y = tf.concat([tf.zeros(n), tf.ones(n)], 0)
-        self.losses: list[tf.Tensor] = []
+        self.losses = LossHistory(len(plan.lr), lambda rows: tf.stack(list(rows)).numpy())
         signature = [
             tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.int64),
@@ -197,7 +198,7 @@ class Trainer:
         self.lambda_.assign(self.plan.lambda_[i])
         if self.log is not None:
             self._monitor(i)
-        self.losses.append(
+        self.losses.add(
             self._step(self.plan.labelled_idx[i], self.plan.target_idx[i], self.plan.lr[i])
         )
 
@@ -220,7 +221,7 @@ class Trainer:
 
     def loss_history(self) -> np.ndarray:
         """(steps, 2): label loss and domain loss of each step so far."""
-        return tf.stack(self.losses).numpy() if self.losses else np.zeros((0, 2))
+        return self.losses.array()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class logits for NumPy inputs."""

@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from grl.demo import monitoring
 from grl.demo.experiments import Config, Layer, Net, Plan, conv_geometry
+from grl.demo.history import LossHistory
 from grl.torch import GradientReversal
 
 
@@ -107,7 +108,7 @@ class Trainer:
             lr=config.lr,
             momentum=config.momentum,
         )
-        self.losses: list[torch.Tensor] = []
+        self.losses = LossHistory(len(plan.lr), lambda rows: torch.stack(list(rows)).numpy())
         self.log: monitoring.MonitorLog | None = None
         if monitor_every is not None:
             self._start_monitor(config, initial, monitoring.check_every(monitor_every))
@@ -199,7 +200,7 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         (label_loss + domain_loss).backward()
         self.opt.step()
-        self.losses.append(torch.stack([label_loss.detach(), domain_loss.detach()]))
+        self.losses.add(torch.stack([label_loss.detach(), domain_loss.detach()]))
         if recording and self.adversarial:
             assert self.log is not None
             self.monitor.domain(self._domain_logits, self.domain_y)
@@ -207,7 +208,7 @@ class Trainer:
 
     def loss_history(self) -> np.ndarray:
         """(steps, 2): label loss and domain loss of each step so far."""
-        return torch.stack(self.losses).numpy() if self.losses else np.zeros((0, 2))
+        return self.losses.array()
 
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
