@@ -276,3 +276,31 @@ def test_second_fit_with_the_monitor_reuses_the_traced_step():
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
     assert model.train_function is traced
     assert monitor.last["grl/grad_ratio"] == pytest.approx(0.25, rel=1e-6)
+
+
+class Overridden(grl_tf.GradientReversal):
+    """grl's layer with its own call: the monitor taps the gradient passed on too."""
+
+    def call(self, inputs, training=None):
+        return super().call(inputs, training)
+
+
+def test_one_tap_for_grls_layer_gives_the_numbers_of_two_taps():
+    """grl's layer passes on cast(−λ)·arriving (its contract), so the monitor measures only
+    the gradient arriving; a layer with its own call gets a second tap. Same numbers."""
+    values = []
+    for layer_class in (grl_tf.GradientReversal, Overridden):
+        keras.utils.set_random_seed(0)
+        x = keras.Input((4,))
+        features = keras.layers.Dense(8, activation="tanh")(x)
+        reversed_ = layer_class(0.3, name="grl")(features)
+        outputs = {
+            "label": keras.layers.Dense(2, name="label")(features),
+            "domain": keras.layers.Reshape((), name="domain")(keras.layers.Dense(1)(reversed_)),
+        }
+        monitor = Monitor(thresholds=core.Thresholds())
+        one_batch_fit(keras.Model(x, outputs), monitor)
+        values.append(monitor.last)
+    for name in ("grad_in_norm", "grad_out_norm", "grad_ratio", "grad_cosine", "domain_to_task"):
+        assert values[0][f"grl/{name}"] == pytest.approx(values[1][f"grl/{name}"], rel=1e-6)
+    assert values[0]["grl/grad_ratio"] == pytest.approx(0.3, rel=1e-6)

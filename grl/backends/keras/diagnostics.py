@@ -125,6 +125,8 @@ class _Taps:
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
         passed_to = next((box for tapped, box in self.links if tapped is inputs), None)
+        if type(self.layer).call is GradientReversal.call:
+            return self._contracted_call(passed_to, inputs, *args, **kwargs)
         arriving_box: list[Any] = []
 
         @tf.custom_gradient
@@ -150,6 +152,31 @@ class _Taps:
             return tf.identity(x), grad
 
         return after(self.calls[id(self.layer)](before(inputs), *args, **kwargs))
+
+    def _contracted_call(self, passed_to: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """grl's own layer: what it passes on is ``cast(−λ) · arriving``, bit for bit (the
+        op's contract, held by the conformance suite), so one tap on the gradient arriving
+        measures both (the generic path, for a layer whose ``call`` is overridden, taps the
+        gradient passed on too)."""
+        from grl.backends.tf.ops import cast_negated_lambda
+
+        tf = self.tf
+        factor = cast_negated_lambda(self.layer.lambda_.value, inputs.dtype)  # the forward's λ
+
+        @tf.custom_gradient
+        def after(r: Any) -> Any:
+            def grad(arriving: Any) -> Any:
+                in_sq = tf.math.real(tf.reduce_sum(arriving * tf.math.conj(arriving)))
+                f = tf.cast(tf.math.real(factor), tf.float64)
+                in_sq = tf.cast(in_sq, tf.float64)
+                self._add([in_sq, f * f * in_sq, f * in_sq, 0.0, 1.0])
+                if passed_to is not None:
+                    passed_to.append(arriving * factor)
+                return tf.identity(arriving)
+
+            return tf.identity(r), grad
+
+        return after(self.calls[id(self.layer)](inputs, *args, **kwargs))
 
     def features_call(self, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
