@@ -10,8 +10,8 @@
 
 The gradient numbers need to see inside the compiled train step: on the TensorFlow backend
 the monitor wraps the layer's ``call`` (and the shared features layer's) during ``fit`` with
-identity taps whose gradient functions add the step's sums to a variable, and the train step
-returns the numbers with its logs. On the JAX and PyTorch Keras backends a gradient function
+identity taps whose gradient functions add the step's sums to a variable that the monitor
+reads once per batch. On the JAX and PyTorch Keras backends a gradient function
 cannot write state, and those numbers are NaN; step, λ, the domain loss and the warnings
 work on every backend.
 """
@@ -43,7 +43,6 @@ Thresholds = core.Thresholds
 
 # What the taps add up in one training step: |in|², |out|², <in, out>, |task|², gradients.
 _SUMS = 5
-_GRADIENT_METRICS = ("grad_in_norm", "grad_out_norm", "grad_ratio", "grad_cosine")
 
 
 def _read(variable: Any) -> float:
@@ -70,9 +69,8 @@ def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
 class _Taps:
     """Identity taps around one GRL (and the shared features) inside ``fit``'s train step.
 
-    Their gradient functions add the step's sums to a variable; the train step, wrapped,
-    zeroes it first and returns the gradient numbers in its logs, so ``fit`` brings them to
-    the host with its own logs (no extra device read per batch).
+    Their gradient functions add the step's sums to a variable, which only grows: the
+    monitor reads it once per batch and takes the difference.
     """
 
     def __init__(self, model: keras.Model, layer: GradientReversal, features: Any) -> None:
@@ -81,46 +79,26 @@ class _Taps:
         self.tf = tf
         self.model, self.layer, self.features = model, layer, features
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
-        self.originals: list[tuple[Any, str]] = [(layer, "call"), (model, "train_step")]
-        if features is not None:
-            self.originals.append((features, "call"))
-        self.calls = {id(layer): layer.call, id(model): model.train_step}
-        if features is not None:
-            self.calls[id(features)] = features.call
+        self.originals = [layer] if features is None else [layer, features]
+        self.calls = {id(owner): owner.call for owner in self.originals}
         self.links: list[tuple[Any, list[Any]]] = []  # (tapped features, gradients passed)
-        self.prefix = "grl"
 
-    def install(self, prefix: str) -> None:
-        self.prefix = prefix
+    def install(self) -> None:
+        self.links.clear()
         object.__setattr__(self.layer, "call", self.call)
-        object.__setattr__(self.model, "train_step", self.train_step)
         if self.features is not None:
             object.__setattr__(self.features, "call", self.features_call)
 
     def remove(self) -> None:
-        for owner, name in self.originals:
-            if name in owner.__dict__:
-                object.__delattr__(owner, name)
+        for owner in self.originals:
+            if "call" in owner.__dict__:
+                object.__delattr__(owner, "call")
 
     def _add(self, values: list[Any]) -> Any:
         """Add ``values`` to the first sums, in one update."""
         tf = self.tf
         values = [tf.cast(value, tf.float64) for value in values]
         return self.sums.assign_add(tf.pad(tf.stack(values), [[0, _SUMS - len(values)]]))
-
-    def train_step(self, *args: Any, **kwargs: Any) -> Any:
-        tf = self.tf
-        self.links.clear()
-        self.sums.assign(tf.zeros(_SUMS, tf.float64))
-        logs = self.calls[id(self.model)](*args, **kwargs)
-        if not isinstance(logs, dict):
-            return logs
-        sums = self.sums.read_value()
-        values = core.gradient_values(sums[0], sums[1], sums[2], sums[3], xp=keras.ops)
-        nan = tf.constant(math.nan, tf.float64)
-        for name, value in values.items():
-            logs[f"{self.prefix}/{name}"] = tf.where(sums[4] > 0, value, nan)
-        return logs
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
@@ -217,8 +195,7 @@ class Monitor(keras.callbacks.Callback):
 
     Per batch the numbers land in the batch ``logs``; per epoch their last values land in
     the epoch ``logs``, so ``History`` and ``TensorBoard`` record them. ``step`` and λ are
-    the layer's after the batch (two host reads per batch); on the TensorFlow backend the
-    gradient numbers come back with ``fit``'s own logs.
+    the layer's after the batch; with the taps' sums, three host reads per batch.
     """
 
     def __init__(
@@ -241,6 +218,7 @@ class Monitor(keras.callbacks.Callback):
         self.last: dict[str, float] = {}
         self._taps: _Taps | None = None
         self._traced: Any = None  # the train function traced with the taps
+        self._seen = np.zeros(_SUMS)  # the taps' sums at the last batch (they only grow)
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.layer is None:
@@ -266,30 +244,33 @@ class Monitor(keras.callbacks.Callback):
                 features,
             ):
                 self._taps = _Taps(self.model, self.layer, features)
-            self._taps.install(self.prefix)
+            self._taps.install()
             if self.model.train_function is not self._traced:
                 # The train function is traced at its first call: rebuild it with the taps
                 # (once: later fits with this monitor reuse it).
                 self.model.make_train_function(force=True)
                 self._traced = self.model.train_function
+            self._seen = self._taps.sums.numpy()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.diagnostics.total_steps is None and self.layer.schedule is not None:
             # A total_steps="auto" schedule resolved after on_train_begin read it.
             self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
         logs = {} if logs is None else logs
+        sums, counts = np.full(_SUMS, math.nan), {}
+        if self._taps is not None:
+            total = self._taps.sums.numpy()  # the one read of the step's gradient numbers
+            sums, self._seen = total - self._seen, total
+            counts = {"gradients": int(sums[4])}
+            if not counts["gradients"]:
+                sums[:4] = math.nan
         values = core.step_values(
             _read(self.layer.step),
             _read(self.layer.lambda_),
-            [math.nan] * 4,
+            sums[:4],
             _log_value(logs, self.keys["domain_loss"]),
             _log_value(logs, self.keys["domain_accuracy"]),
         )
-        counts = {}
-        if self._taps is not None:
-            for name in (*_GRADIENT_METRICS, "domain_to_task"):
-                values[name] = float(logs[f"{self.prefix}/{name}"])
-            counts = {"gradients": 0 if math.isnan(values["grad_in_norm"]) else 1}
         self.diagnostics.record(values, **counts)
         self.last = {f"{self.prefix}/{name}": value for name, value in values.items()}
         logs.update(self.last)
