@@ -191,6 +191,10 @@ def _probe(
     return head, bufs, metrics
 
 
+#: The step's two forms (``compiled``), the default first (docs/results.md has timings).
+FORMS = {True: "jax.jit", False: "op by op"}
+
+
 class Trainer:
     """Runs one method's training plan step by step; same maths as the torch and TF trainers."""
 

@@ -35,6 +35,10 @@ def _apply(layers: tuple[Layer, ...], v: dict[str, tf.Variable], x: tf.Tensor) -
     return x
 
 
+#: The step's two forms (``compiled``), the default first (docs/results.md has timings).
+FORMS = {False: "tf.function", True: "tf.function + XLA"}
+
+
 class Trainer:
     """Runs one method's training plan step by step; same maths as the torch and JAX trainers."""
 

@@ -67,6 +67,10 @@ def _images_first(x: np.ndarray) -> torch.Tensor:
     return t.permute(0, 3, 1, 2).contiguous() if t.dim() == 4 else t
 
 
+#: The step's two forms (``compiled``), the default first (docs/results.md has timings).
+FORMS = {False: "eager", True: "torch.compile"}
+
+
 class Trainer:
     """Runs one method's training plan step by step; same maths as the TF and JAX trainers."""
 
