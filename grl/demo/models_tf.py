@@ -220,7 +220,9 @@ class Trainer:
             sums = self._probe(plan.labelled_idx[i], plan.target_idx[i], plan.lr[i])
             lam = 0.0
         if recording:
-            values = monitoring.values_from_sums(sums.numpy().tolist(), i, lam)
+            # (|in|², |out|², <in, out>, |task|², domain loss, domain accuracy)
+            sums = sums.numpy().tolist()
+            values = core.step_values(i, lam, sums[:4], *sums[4:])
             self.log.add(i, lambda: monitoring.judge(self.diagnostics, values))
 
     def loss_history(self) -> np.ndarray:

@@ -62,12 +62,6 @@ def head_keys(layers: Sequence[Layer]) -> list[str]:
     return [f"{layer[1]}.{p}" for layer in layers if layer[0] in ("dense", "conv") for p in "wb"]
 
 
-def values_from_sums(sums: Sequence[float], step: int, lambda_: float) -> dict[str, float]:
-    """The monitor's numbers from ``(|in|², |out|², <in, out>, |task|², loss, accuracy)``
-    (for the TF trainer)."""
-    return core.step_values(step, lambda_, sums[:4], *sums[4:])
-
-
 @dataclass
 class MonitorLog:
     """The numbers a trainer's monitor recorded, and the kinds of warning it raised.

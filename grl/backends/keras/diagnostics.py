@@ -73,11 +73,11 @@ class _Taps:
     monitor reads it once per batch and takes the difference.
     """
 
-    def __init__(self, model: keras.Model, layer: GradientReversal, features: Any) -> None:
+    def __init__(self, layer: GradientReversal, features: Any) -> None:
         import tensorflow as tf
 
         self.tf = tf
-        self.model, self.layer, self.features = model, layer, features
+        self.layer, self.features = layer, features
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
         self.originals = [layer] if features is None else [layer, features]
         self.calls = {id(owner): owner.call for owner in self.originals}
@@ -198,6 +198,8 @@ class Monitor(keras.callbacks.Callback):
     the layer's after the batch; with the taps' sums, three host reads per batch.
     """
 
+    covers_never_advanced = True  # no default watch beside the monitor
+
     def __init__(
         self,
         layer: GradientReversal | None = None,
@@ -209,7 +211,6 @@ class Monitor(keras.callbacks.Callback):
         thresholds: core.Thresholds = core.DEFAULT_THRESHOLDS,
     ) -> None:
         super().__init__()
-        self.covers_never_advanced = True  # no default watch beside the monitor
         self.layer = layer
         self.features = features
         self.keys = {"domain_loss": domain_loss, "domain_accuracy": domain_accuracy}
@@ -238,12 +239,8 @@ class Monitor(keras.callbacks.Callback):
         if keras.backend.backend() == "tensorflow":
             features = self.features or _feeding_layer(self.layer)
             taps = self._taps
-            if taps is None or (taps.model, taps.layer, taps.features) != (
-                self.model,
-                self.layer,
-                features,
-            ):
-                self._taps = _Taps(self.model, self.layer, features)
+            if taps is None or (taps.layer, taps.features) != (self.layer, features):
+                self._taps = _Taps(self.layer, features)
             self._taps.install()
             if self.model.train_function is not self._traced:
                 # The train function is traced at its first call: rebuild it with the taps
