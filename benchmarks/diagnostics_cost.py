@@ -7,21 +7,25 @@ features), label head fc 100 → fc 100 → fc 10, domain head fc 100 → fc 1, 
 
 * torch: eager ``zero_grad``, forward, backward, ``optimizer.step()``, ``step_all``; "on"
   adds a :class:`grl.backends.torch.diagnostics.Monitor` (``domain()`` and ``collect()``
-  every step);
+  every step); both cases train the same model, each through a GRL of its own;
 * jax: one ``jax.jit`` update (optax-free SGD); "on" computes ``reversal_metrics`` in the
   same jitted function and passes them to a host ``Monitor`` every step;
 * keras (TensorFlow backend): ``model.fit`` over 32 batches; "on" adds ``Monitor``. Both
   cases fit the same model, each with its own traced train function.
 
 "off" is the step without any monitor (a layer without a monitor has no hook at all).
-Samples of the two variants are interleaved and timed in CPU time; the cost is the median
-of the paired per-round ratios. Run: ``nice -n 19 python -m benchmarks.diagnostics_cost``.
+Each framework runs in its own process with one thread. Samples of the two variants are
+interleaved and timed in CPU time; the cost is the median of the paired per-round ratios,
+with a distribution-free 95 % confidence interval for that median (binomial order
+statistics: it needs no assumption about the spread of single rounds). Run pinned to one
+idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost --repeats 101``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -33,7 +37,6 @@ import numpy as np
 
 BATCH, IMAGE, CLASSES = 64, 28, 10
 FEATURES = 48 * 4 * 4  # after two valid 5×5 convs and two 2×2 pools of 28×28
-MIN_SAMPLE_S = 0.3
 KERAS_BATCHES = 32  # batches per timed `fit` call
 FRAMEWORKS = ("torch", "jax", "keras")
 
@@ -49,27 +52,39 @@ def data(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def sample(cases: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
-    """Interleaved samples (seconds per call, CPU time) of every case."""
-    calls = {}
-    for name, case in cases.items():
+    """Interleaved samples (CPU seconds) of one call of every case, the order alternating.
+
+    One call a sample: the machine's speed drifts by several percent over seconds, and
+    pairs of neighbouring calls see the same speed.
+    """
+    for case in cases.values():
         case()
-        n, elapsed = 1, 0.0
-        while elapsed < MIN_SAMPLE_S:
-            start = time.process_time()
-            for _ in range(n):
-                case()
-            elapsed = time.process_time() - start
-            n = n if elapsed >= MIN_SAMPLE_S else n * 2
-        calls[name] = n
     samples: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
     for repeat in range(repeats):
         for name in names[repeat % 2 :] + names[: repeat % 2]:
             start = time.process_time()
-            for _ in range(calls[name]):
-                cases[name]()
-            samples[name].append((time.process_time() - start) / calls[name])
+            cases[name]()
+            samples[name].append(time.process_time() - start)
     return samples
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A confidence interval for the median of ``values``, free of distribution assumptions.
+
+    The interval between the k-th smallest and the k-th largest value holds the median with
+    probability 1 − 2·P(B < k), B ~ Binomial(n, ½); k is the largest rank that keeps this
+    probability ≥ ``confidence``. Example: 101 values give ranks 41 and 61 (96.5 %).
+    """
+    ordered, n = sorted(values), len(values)
+    below = 0.0  # P(B < k), grown one rank at a time
+    k = 0
+    while k < n // 2 and 1 - 2 * (below + math.comb(n, k) / 2**n) >= confidence:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        raise ValueError(f"{n} values are too few for a {confidence:.0%} interval of the median")
+    return ordered[k - 1], ordered[n - k]
 
 
 def torch_cases() -> dict[str, Callable[[], None]]:
@@ -103,27 +118,31 @@ def torch_cases() -> dict[str, Callable[[], None]]:
             }
         )  # fmt: skip
 
-    def step_for(net: nn.Module, monitor: Monitor | None) -> Callable[[], None]:
-        optimizer = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+    # One model and optimizer for both cases (two instances of a network can differ in
+    # speed by about 1 %): each case has its own GRL (a GRL has no weights), one monitored.
+    net = model()
+    net["monitored"] = GradientReversal(schedules.dann(total_steps=10**9))
+    monitor = Monitor(net["monitored"])
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
 
+    def step_for(grl: nn.Module, monitored: bool) -> Callable[[], None]:
         def step() -> None:
             optimizer.zero_grad()
             features = net["features"](batch["images"])
-            logits = net["domain"](net["grl"](features)).squeeze(1)
+            logits = net["domain"](grl(features)).squeeze(1)
             loss = F.cross_entropy(
                 net["label"](features[:BATCH]), batch["labels"]
             ) + F.binary_cross_entropy_with_logits(logits, batch["domains"])
             loss.backward()
             optimizer.step()
             step_all(net)
-            if monitor is not None:
+            if monitored:
                 monitor.domain(logits, batch["domains"])
                 monitor.collect()
 
         return step
 
-    off, on = model(), model()
-    return {"off": step_for(off, None), "on": step_for(on, Monitor(on["grl"]))}
+    return {"off": step_for(net["grl"], False), "on": step_for(net["monitored"], True)}
 
 
 def jax_cases() -> dict[str, Callable[[], None]]:
@@ -295,14 +314,18 @@ def measure(framework: str, repeats: int) -> dict[str, float]:
     warnings.simplefilter("ignore", GRLWarning)  # random data: the domain loss sits at ln 2
     samples = sample(CASES[framework](), repeats)
     ratios = sorted(on / off for on, off in zip(samples["on"], samples["off"], strict=True))
+    low, high = median_interval(ratios)
     per_call = KERAS_BATCHES if framework == "keras" else 1
     return {
+        "repeats": repeats,
         "framework": framework,
         "off_ms": 1e3 * statistics.median(samples["off"]) / per_call,
         "on_ms": 1e3 * statistics.median(samples["on"]) / per_call,
         "cost_percent": 100 * (statistics.median(ratios) - 1),
         "cost_q1_percent": 100 * (statistics.quantiles(ratios, n=4)[0] - 1),
         "cost_q3_percent": 100 * (statistics.quantiles(ratios, n=4)[2] - 1),
+        "cost_low_percent": 100 * (low - 1),
+        "cost_high_percent": 100 * (high - 1),
     }
 
 
@@ -310,9 +333,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=FRAMEWORKS)
     parser.add_argument("--json", help="write the results to this file")
-    parser.add_argument("--repeats", type=int, default=15, help="paired rounds per framework")
+    parser.add_argument("--repeats", type=int, default=301, help="paired rounds per framework")
     args = parser.parse_args()
     if args.framework:
+        from benchmarks.worker import limit_threads
+
+        limit_threads(1)
         print(json.dumps(measure(args.framework, args.repeats)))
         return
     results = []
@@ -323,12 +349,16 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>9}  (q1, q3)")
+    print(
+        f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>8}"
+        f"  {'95% interval':<16}  rounds' (q1, q3)"
+    )
     for r in results:
+        interval = f"[{r['cost_low_percent']:.1f}, {r['cost_high_percent']:.1f}]%"
         quartiles = f"({r['cost_q1_percent']:.1f}%, {r['cost_q3_percent']:.1f}%)"
         print(
             f"{r['framework']:<10}{r['off_ms']:>12.3f}{r['on_ms']:>12.3f}"
-            f"{r['cost_percent']:>8.1f}%  {quartiles}"
+            f"{r['cost_percent']:>7.1f}%  {interval:<16}  {quartiles}"
         )
     if args.json:
         with open(args.json, "w") as file:

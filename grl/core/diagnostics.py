@@ -219,6 +219,12 @@ def domain_stuck_problem(losses: Sequence[float], thresholds: Thresholds) -> str
 # -- warn once -----------------------------------------------------------------------------
 
 
+def warn(kind: str, message: str, stacklevel: int = 1) -> None:
+    """Raise the :class:`GRLWarning` of ``kind`` (its message starts ``[grl: kind]``);
+    ``stacklevel`` counts from the caller, as in :func:`warnings.warn`."""
+    warnings.warn(f"[grl: {kind}] {message}", GRLWarning, stacklevel=stacklevel + 1)
+
+
 class WarnOnce:
     """Raises each kind of :class:`GRLWarning` once per owner (a monitor, a layer)."""
 
@@ -229,7 +235,7 @@ class WarnOnce:
         if message is None or kind in self.raised:
             return False
         self.raised.add(kind)
-        warnings.warn(f"[grl: {kind}] {message}", GRLWarning, stacklevel=stacklevel)
+        warn(kind, message, stacklevel)
         return True
 
 
@@ -257,7 +263,7 @@ class AdvanceWatch:
         if not self.warned:
             self.warned = True
             message = never_advanced_problem(0, self.passes, True, self.within)
-            warnings.warn(f"[grl: never_advanced] {message}", GRLWarning, stacklevel=3)
+            warn("never_advanced", message or "", stacklevel=3)
         return False
 
 

@@ -142,3 +142,23 @@ def test_imports_table_and_goal_compare_grl_with_its_framework() -> None:
     goal = {g: (measured, ok) for g, measured, ok in report.goals(made, (1,))}
     key = "PyTorch: import grl.torch ≤ 1.10× import torch (fresh processes)"
     assert goal[key] == ("1.250× (1.20–1.30)", False)
+
+
+def test_median_interval_takes_the_binomial_ranks() -> None:
+    from benchmarks.diagnostics_cost import median_interval
+
+    # The textbook 95 % ranks: 4 and 12 of 15 values, 41 and 61 of 101.
+    assert median_interval([float(v) for v in range(1, 16)]) == (4.0, 12.0)
+    assert median_interval([float(v) for v in range(101, 0, -1)]) == (41.0, 61.0)
+    with pytest.raises(ValueError, match="5 values are too few for a 95% interval"):
+        median_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_diagnostics_cost_sample_alternates_single_calls() -> None:
+    from benchmarks.diagnostics_cost import sample
+
+    order: list[str] = []
+    cases = {name: (lambda name=name: order.append(name)) for name in ("off", "on")}
+    samples = sample(cases, repeats=3)
+    assert [len(samples["off"]), len(samples["on"])] == [3, 3]
+    assert order == ["off", "on"] + ["off", "on", "on", "off", "off", "on"]

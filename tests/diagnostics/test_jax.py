@@ -196,3 +196,22 @@ def test_lambda_zero_is_probed_with_one():
     assert report.ok and report.lambdas == (1.0,)
     assert float(model.grl.lambda_[...]) == 0.0
     assert not math.isnan(report.feature_factor)
+
+
+def test_complex_gradients_are_measured_with_their_modulus():
+    # |g|² of a complex gradient is Σ|g_i|²: not Σ g_i², nor the real parts' squares alone.
+    rng = np.random.default_rng(0)
+    features = jnp.asarray(rng.standard_normal((6, 5)) + 1j * rng.standard_normal((6, 5)))
+    features = features.astype(jnp.complex64)
+    weights = jnp.asarray(rng.standard_normal((6, 5)) + 1j * rng.standard_normal((6, 5)))
+    weights = weights.astype(jnp.complex64)
+    domain = lambda r: jnp.sum(jnp.abs(r * weights) ** 2)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "casting complex values to real" on the way
+        metrics = jax.jit(lambda f: reversal_metrics(domain, f, 0.5, 0, label_loss=domain))(
+            features
+        )
+    arriving = np.asarray(jax.grad(domain)(features), np.complex128)
+    assert float(metrics["grl/grad_in_norm"]) == pytest.approx(np.linalg.norm(arriving), rel=1e-5)
+    assert float(metrics["grl/grad_ratio"]) == pytest.approx(0.5, rel=1e-6)
+    assert float(metrics["grl/grad_cosine"]) == pytest.approx(-1.0, abs=1e-6)

@@ -175,3 +175,22 @@ def test_removed_monitor_records_nothing():
 def test_monitor_needs_a_module():
     with pytest.raises(TypeError, match="layer must be the GradientReversal module"):
         Monitor(0.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_complex_gradients_are_measured_with_their_modulus(dtype):
+    # |g|² of a complex gradient is Σ|g_i|², not Σ g_i² (whose real part can even be < 0).
+    layer = grl_torch.GradientReversal(0.5)
+    monitor = Monitor(layer)
+    x = torch.randn(6, 5, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    x.requires_grad_()
+    weights = torch.randn(6, 5, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "casting complex values to real" on the way
+        (layer(x) * weights).abs().square().sum().backward()
+        record = monitor.collect()
+    arriving = 2 * weights.conj() * (x * weights)  # d/dx̄ of |w·x|², torch's convention
+    expected = float(torch.linalg.vector_norm(arriving.detach().to(torch.complex128)))
+    assert record["grl/grad_in_norm"] == pytest.approx(expected, rel=1e-5)
+    assert record["grl/grad_ratio"] == pytest.approx(0.5, rel=1e-6)
+    assert record["grl/grad_cosine"] == pytest.approx(-1.0, abs=1e-6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from tests.backends import require
@@ -110,3 +112,34 @@ def test_lambda_zero_is_probed_with_one_and_restored():
     assert report.ok, str(report)
     assert report.lambdas == (1.0,)
     assert model.grl.lambda_ is lambda_ and float(lambda_) == 0.0
+
+
+def test_complex_features_get_the_factor_minus_lambda():
+    # The probe's norms and dot use |z|² = ⟨z, z⟩: complex gradients are not cut to reals.
+    from torch import nn
+
+    from grl.torch import GradientReversal
+
+    generator = torch.Generator().manual_seed(0)
+    model = nn.ModuleDict(
+        {
+            "features": nn.Linear(4, 6, dtype=torch.complex64),
+            "label": nn.Linear(6, 1, dtype=torch.complex64),
+            "grl": GradientReversal(0.5),
+            "domain": nn.Linear(6, 1, dtype=torch.complex64),
+        }
+    )
+    x = torch.randn(8, 4, dtype=torch.complex64, generator=generator)
+
+    def complex_losses(m, b):
+        features = m["features"](b)
+        return {
+            "label": m["label"](features).abs().square().mean(),
+            "domain": m["domain"](m["grl"](features)).abs().square().mean(),
+        }
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "casting complex values to real" on the way
+        report = check_placement(model, complex_losses, x)
+    assert report.ok, str(report)
+    assert report.feature_factor == pytest.approx(-0.5, rel=1e-6)

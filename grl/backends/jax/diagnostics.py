@@ -37,16 +37,20 @@ GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
 
 
-def _sum_squares(tree: Any) -> jax.Array:
-    leaves = jax.tree.leaves(tree)
-    return sum((jnp.sum(jnp.square(leaf.astype(jnp.float32))) for leaf in leaves), jnp.float32(0))
+def _wide(x: jax.Array) -> jax.Array:
+    """Half precision widened to float32 for the sums; complex kept complex."""
+    return x if jnp.iscomplexobj(x) else x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
 def _dot(a: Any, b: Any) -> jax.Array:
+    """Re ⟨a, b⟩ over two pytrees (``a`` conjugated: ``_dot(x, x)`` is |x|², complex too)."""
     pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    return sum(
-        (jnp.sum(x.astype(jnp.float32) * y.astype(jnp.float32)) for x, y in pairs), jnp.float32(0)
-    )
+    parts = (jnp.real(jnp.vdot(_wide(x), _wide(y))).astype(jnp.float32) for x, y in pairs)
+    return sum(parts, jnp.float32(0))
+
+
+def _sum_squares(tree: Any) -> jax.Array:
+    return _dot(tree, tree)
 
 
 def domain_loss_and_accuracy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -262,14 +266,14 @@ def check_placement(
     # Paths around the GRL: parameters that the GRL's path reaches, still reached with it
     # blocked.
     pairs = [
-        (np.asarray(a, np.float64), np.asarray(b, np.float64))
+        (_host(a), _host(b))
         for a, b in zip(jax.tree.leaves(g_params), jax.tree.leaves(blocked), strict=True)
     ]
-    via_norm = math.sqrt(sum(float(np.sum((a - b) ** 2)) for a, b in pairs))
-    rest_norm = math.sqrt(sum(float(np.sum(np.where(a != b, b, 0.0) ** 2)) for a, b in pairs))
+    via_norm = math.sqrt(sum(float(np.sum(np.abs(a - b) ** 2)) for a, b in pairs))
+    rest_norm = math.sqrt(sum(float(np.sum(np.abs(np.where(a != b, b, 0)) ** 2)) for a, b in pairs))
     probes = []
     for i, (_, _, lambda_, fed) in enumerate(traced):
-        a, leave = np.asarray(arriving[i], np.float64), np.asarray(leaving[i], np.float64)
+        a, leave = _host(arriving[i]), _host(leaving[i])
         probes.append(
             core.GradientProbe(
                 lambda_=lambda_,
@@ -277,7 +281,7 @@ def check_placement(
                 # did not reach the features: as if none arrived.
                 domain_arriving=float(np.linalg.norm(a)) if via_norm else 0.0,
                 domain_at_input=max(via_norm, float(np.linalg.norm(leave))),
-                domain_input_dot=float(np.vdot(leave, a)),
+                domain_input_dot=float(np.vdot(leave, a).real),
                 domain_rest=rest_norm,
                 label_arriving=float(np.linalg.norm(np.asarray(label_arriving[i]))),
                 fed_by_grl=fed,
@@ -285,6 +289,12 @@ def check_placement(
             )
         )
     return core.placement_report(probes, thresholds.tolerance)
+
+
+def _host(x: Any) -> np.ndarray:
+    """A float64 (or complex128) NumPy copy, for the probe's host numbers."""
+    x = np.asarray(x)
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def resolve_total_steps(model: Any, total_steps: int) -> int:

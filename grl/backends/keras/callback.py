@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,7 +60,7 @@ class AdvanceWatch(keras.callbacks.Callback):
         step = self.layer.current_step()
         problem = core.never_advanced_problem(step, self.batches, True, self.within)
         if problem is not None:
-            warnings.warn(f"[grl: never_advanced] {problem}", core.GRLWarning, stacklevel=2)
+            core.warn("never_advanced", problem, stacklevel=2)
 
 
 def watch_advancing(layer: GradientReversal) -> None:

@@ -131,6 +131,10 @@ class _Taps:
 
         return after(self.calls[id(self.layer)](before(inputs), *args, **kwargs))
 
+    def _squared_norm(self, x: Any) -> Any:
+        """|x|², real also for a complex ``x``."""
+        return self.tf.math.real(self.tf.reduce_sum(x * self.tf.math.conj(x)))
+
     def _contracted_call(self, passed_to: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """grl's own layer: what it passes on is ``cast(−λ) · arriving``, bit for bit (the
         op's contract, held by the conformance suite), so one tap on the gradient arriving
@@ -144,9 +148,8 @@ class _Taps:
         @tf.custom_gradient
         def after(r: Any) -> Any:
             def grad(arriving: Any) -> Any:
-                in_sq = tf.math.real(tf.reduce_sum(arriving * tf.math.conj(arriving)))
+                in_sq = tf.cast(self._squared_norm(arriving), tf.float64)
                 f = tf.cast(tf.math.real(factor), tf.float64)
-                in_sq = tf.cast(in_sq, tf.float64)
                 self._add([in_sq, f * f * in_sq, f * in_sq, 0.0, 1.0])
                 if passed_to is not None:
                     passed_to.append(arriving * factor)
@@ -168,9 +171,7 @@ class _Taps:
             def grad(total: Any) -> Any:
                 if passed:
                     task = total - passed.pop()
-                    self._add(
-                        [0.0, 0.0, 0.0, tf.math.real(tf.reduce_sum(task * tf.math.conj(task)))]
-                    )
+                    self._add([0.0, 0.0, 0.0, self._squared_norm(task)])
                 return tf.identity(total)
 
             return tf.identity(f), grad
@@ -388,8 +389,8 @@ def _probes(tape: Any, out: Mapping[str, Any], calls: list) -> list[core.Gradien
     if "honest" in out:
         logits = out["domain_logits"]
         (term,), (reference,) = grads(out["domain"], [logits]), grads(out["honest"], [logits])
-        size = float(np.vdot(reference, reference))
-        weight = float(np.vdot(term, reference)) / size if size else None
+        size = float(np.vdot(reference, reference).real)
+        weight = float(np.vdot(term, reference).real) / size if size else None
     tensors = [t for _, x, r in calls for t in (x, r)]
     domain, label = grads(out["domain"], tensors), grads(out["label"], tensors)
     outputs = [r for _, _, r in calls]
@@ -402,7 +403,7 @@ def _probes(tape: Any, out: Mapping[str, Any], calls: list) -> list[core.Gradien
                 lambda_=lambda_,
                 domain_arriving=float(np.linalg.norm(arriving)),
                 domain_at_input=float(np.linalg.norm(at_input)),
-                domain_input_dot=float(np.vdot(at_input, arriving)),
+                domain_input_dot=float(np.vdot(at_input, arriving).real),
                 domain_rest=float(np.linalg.norm(at_input + lambda_ * arriving)),
                 label_arriving=float(np.linalg.norm(label[2 * i + 1])),
                 fed_by_grl=any(x is r for r in outputs),

@@ -60,13 +60,25 @@ def domain_loss_and_accuracy(
     return loss, ((logits > 0).to(labels.dtype) == labels).float().mean()
 
 
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as one vector, half precision widened (a dot over it accumulates in its dtype)."""
+    x = x.detach().reshape(-1)
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def _real_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Re ⟨a, b⟩ (conjugating ``a``), so ``_real_dot(x, x)`` is |x|² for complex ``x`` too."""
+    return torch.vdot(_flat(a), _flat(b)).real
+
+
 class Monitor:
     """Records, per training step, what one GRL does (names in :data:`core.METRICS`).
 
     Hooks: a forward hook on ``layer``; per training forward (``layer.training`` and
     gradients on), a hook on the reversal's autograd node (the gradients arriving and
     leaving) and one on the layer's input (the whole gradient at the shared features). The
-    hooks only accumulate three sums of squares and a dot product on the device.
+    hooks only accumulate three squared norms and a dot product on the device (complex
+    gradients included: |x|² = ⟨x, x⟩).
 
     Call :meth:`domain` with the domain logits and labels (optional), then :meth:`collect`
     once per training step after ``backward()`` (in Lightning: ``on_train_batch_end``,
@@ -119,9 +131,14 @@ class Monitor:
             if arriving is None or passed is None:
                 return
             self._gradients += 1
-            arriving, passed = arriving.detach(), passed.detach()
+            passed = passed.detach()
             leaving.append(passed)
-            self._add(0, arriving.square().sum(), passed.square().sum(), (arriving * passed).sum())
+            self._add(
+                0,
+                _real_dot(arriving, arriving),
+                _real_dot(passed, passed),
+                _real_dot(arriving, passed),
+            )
 
         output.grad_fn.register_hook(on_node)
         if features.requires_grad:
@@ -129,7 +146,7 @@ class Monitor:
             def on_features(total: torch.Tensor) -> None:
                 if leaving:
                     task = total.detach() - leaving.pop()
-                    self._add(3, task.square().sum())
+                    self._add(3, _real_dot(task, task))
 
             features.register_hook(on_features)
 
@@ -174,12 +191,18 @@ class Monitor:
 # -- the placement check -------------------------------------------------------------------
 
 
+def _wide(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` as one float64 (or complex128) vector, for the probe's host numbers."""
+    wide = torch.complex128 if tensor.is_complex() else torch.float64
+    return tensor.detach().to(wide).reshape(-1)
+
+
 def _norm(tensor: torch.Tensor) -> float:
-    return float(tensor.detach().double().norm())
+    return float(torch.linalg.vector_norm(_wide(tensor)))
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a.detach().double() * b.detach().double()).sum())
+    return float(torch.vdot(_wide(a), _wide(b)).real)
 
 
 def check_placement(
@@ -252,7 +275,7 @@ def _probes(
     for i, (module, x, _) in enumerate(calls):
         at_input, arriving = domain[2 * i], domain[2 * i + 1]
         lambda_ = float(module.lambda_)
-        rest = at_input.double() + lambda_ * arriving.double()
+        rest = _wide(at_input) + lambda_ * _wide(arriving)
         probes.append(
             core.GradientProbe(
                 lambda_=lambda_,
