@@ -18,7 +18,7 @@ Each framework runs in its own process with one thread. Samples of the two varia
 interleaved and timed in CPU time; the cost is the median of the paired per-round ratios,
 with a distribution-free 95 % confidence interval for that median (binomial order
 statistics: it needs no assumption about the spread of single rounds). Run pinned to one
-idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost --repeats 101``.
+idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ BATCH, IMAGE, CLASSES = 64, 28, 10
 FEATURES = 48 * 4 * 4  # after two valid 5×5 convs and two 2×2 pools of 28×28
 KERAS_BATCHES = 32  # batches per timed `fit` call
 FRAMEWORKS = ("torch", "jax", "keras")
+#: Paired rounds by default: a Keras round fits 2 × 32 batches (about 2 s).
+REPEATS = {"torch": 301, "jax": 301, "keras": 101}
 
 
 def data(seed: int = 0) -> dict[str, np.ndarray]:
@@ -333,19 +335,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=FRAMEWORKS)
     parser.add_argument("--json", help="write the results to this file")
-    parser.add_argument("--repeats", type=int, default=301, help="paired rounds per framework")
+    parser.add_argument(
+        "--repeats", type=int, help=f"paired rounds per framework (default {REPEATS})"
+    )
     args = parser.parse_args()
     if args.framework:
         from benchmarks.worker import limit_threads
 
         limit_threads(1)
-        print(json.dumps(measure(args.framework, args.repeats)))
+        print(json.dumps(measure(args.framework, args.repeats or REPEATS[args.framework])))
         return
     results = []
     for framework in FRAMEWORKS:  # one process each: no framework shares threads with another
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework,
-             "--repeats", str(args.repeats)],
+             "--repeats", str(args.repeats or REPEATS[framework])],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))

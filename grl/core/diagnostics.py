@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,6 +294,10 @@ class Diagnostics:
     epoch_lambdas: list[float] = field(default_factory=list)
     domain_losses: list[float] = field(default_factory=list)
     last_step: int = 0
+    # Lengths of the current runs of domain losses near 0 and near ln 2: the window checks
+    # run only when a run is long enough (a step costs O(1), not O(stretch)).
+    collapsed_run: int = 0
+    stuck_run: int = 0
 
     def record(
         self,
@@ -311,9 +315,14 @@ class Diagnostics:
         if lambda_ is not None:
             self.epoch_lambdas.append(float(lambda_))
         loss = values.get("domain_loss")
+        limits = self.thresholds
         if loss is not None:
-            self.domain_losses.append(float(loss))
-            del self.domain_losses[: -self.thresholds.stretch]
+            loss = float(loss)
+            self.domain_losses.append(loss)
+            del self.domain_losses[: -limits.stretch]
+            self.collapsed_run = self.collapsed_run + 1 if loss < limits.collapsed_loss else 0
+            near = abs(loss - LN2) < limits.stuck_band
+            self.stuck_run = self.stuck_run + 1 if near else 0
         cosine = values.get("grad_cosine")
         checks = {
             "never_advanced": never_advanced_problem(
@@ -322,8 +331,12 @@ class Diagnostics:
             "no_gradient": no_gradient_problem(forward_passes, gradients),
             "past_total_steps": past_total_steps_problem(step, self.total_steps),
             "reversal_cancelled": None if cosine is None else reversal_cancelled_problem(cosine),
-            "domain_collapsed": domain_collapsed_problem(self.domain_losses, self.thresholds),
-            "domain_stuck": domain_stuck_problem(self.domain_losses, self.thresholds),
+            "domain_collapsed": self._window_problem(
+                "domain_collapsed", self.collapsed_run, domain_collapsed_problem
+            ),
+            "domain_stuck": self._window_problem(
+                "domain_stuck", self.stuck_run, domain_stuck_problem
+            ),
         }
         return [kind for kind, message in checks.items() if self.warn(kind, message, 4)]
 
@@ -340,6 +353,13 @@ class Diagnostics:
             return []
         problem = ended_early_problem(step, self.total_steps, self.thresholds.early_end)
         return ["ended_early"] if self.warn("ended_early", problem, 4) else []
+
+    def _window_problem(
+        self, kind: str, run: int, problem: Callable[[Sequence[float], Thresholds], str | None]
+    ) -> str | None:
+        if run < self.thresholds.stretch or kind in self.warn.raised:
+            return None
+        return problem(self.domain_losses, self.thresholds)
 
     def _never_advanced(self) -> bool:
         return "never_advanced" in self.warn.raised
@@ -377,6 +397,19 @@ def gradient_values(in_sq: Any, out_sq: Any, dot: Any, task_sq: Any, xp: Any = N
     }
 
 
+class _HostMath:
+    """The two array functions :func:`gradient_values` uses, on Python floats: a step's
+    numbers come out several times faster than through NumPy's scalar ops."""
+
+    @staticmethod
+    def sqrt(x: float) -> float:
+        return math.sqrt(x) if x >= 0 else math.nan  # NaN (not measured) stays NaN
+
+    @staticmethod
+    def where(condition: bool, a: float, b: float) -> float:
+        return a if condition else b
+
+
 def step_values(
     step: float,
     lambda_: float,
@@ -386,7 +419,11 @@ def step_values(
 ) -> dict[str, float]:
     """One step's :data:`METRICS` on the host, from ``sums`` = ``(|in|², |out|², <in, out>,
     |task|²)`` (see :func:`gradient_values`); NaN for what was not measured."""
-    gradients = gradient_values(*(float(s) for s in sums))
+    parts = [float(s) for s in sums]
+    try:
+        gradients = gradient_values(*parts, xp=_HostMath)
+    except ZeroDivisionError:  # a product of two tiny norms underflowed: NumPy gives inf
+        gradients = gradient_values(*parts)
     return {
         "step": float(step),
         "lambda": float(lambda_),

@@ -161,4 +161,5 @@ def test_diagnostics_cost_sample_alternates_single_calls() -> None:
     cases = {name: (lambda name=name: order.append(name)) for name in ("off", "on")}
     samples = sample(cases, repeats=3)
     assert [len(samples["off"]), len(samples["on"])] == [3, 3]
-    assert order == ["off", "on"] + ["off", "on", "on", "off", "off", "on"]
+    warmup, rounds = ["off", "on"], ["off", "on", "on", "off", "off", "on"]
+    assert order == [*warmup, *rounds]

@@ -178,3 +178,34 @@ def test_with_total_steps_fills_an_auto_config():
     config = {**schedules.dann(total_steps=1).get_config(), "total_steps": "auto"}
     assert core.with_total_steps(config, 500) == schedules.dann(total_steps=500)
     assert core.with_total_steps(schedules.constant(0.3).get_config(), 9) == schedules.constant(0.3)
+
+
+@pytest.mark.parametrize(("near", "kind"), [(0.01, "domain_collapsed"), (core.LN2, "domain_stuck")])
+def test_a_domain_loss_condition_must_hold_for_a_whole_unbroken_stretch(near, kind):
+    diagnostics = core.Diagnostics(scheduled=False, total_steps=None, thresholds=SHORT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loss in [near] * (SHORT.stretch - 1) + [0.3] + [near] * (SHORT.stretch - 1):
+            assert diagnostics.record({"step": 0, "domain_loss": loss}) == []
+    with pytest.warns(core.GRLWarning, match=kind):
+        assert diagnostics.record({"step": 0, "domain_loss": near}) == [kind]
+
+
+@pytest.mark.parametrize(
+    "sums",
+    [
+        (4.0, 1.0, -2.0, 16.0),
+        (0.0, 1.0, 0.0, 1.0),
+        (1.0, 0.0, 0.0, 0.0),
+        (math.nan, math.nan, math.nan, math.nan),
+        (2.0, 3.0, 1.5, math.nan),
+        (math.inf, 1.0, -1.0, math.inf),
+        (1e-300, 1e-300, -1e-300, 1e-300),
+    ],
+)
+def test_step_values_on_floats_equal_numpys(sums):
+    # step_values computes on Python floats; gradient_values' default namespace is NumPy.
+    fast = core.step_values(1, 0.5, sums)
+    reference = {k: float(v) for k, v in core.gradient_values(*sums).items()}
+    for name, value in reference.items():
+        assert fast[name] == value or (math.isnan(fast[name]) and math.isnan(value)), name

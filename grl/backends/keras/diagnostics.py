@@ -83,6 +83,16 @@ class _Taps:
         self.calls = {id(owner): owner.call for owner in self.originals}
         self.links: list[tuple[Any, list[Any]]] = []  # (tapped features, gradients passed)
 
+    def read(self) -> tuple[np.ndarray, float, float]:
+        """The taps' sums, the layer's step and λ on the host (``tf.Variable.value()``: one
+        eager op each, where ``.numpy()`` on the variable takes two)."""
+        layer = self.layer
+        return (
+            self.sums.value().numpy(),
+            float(layer.step.value.value().numpy()),
+            float(layer.lambda_.value.value().numpy()),
+        )
+
     def install(self) -> None:
         self.links.clear()
         object.__setattr__(self.layer, "call", self.call)
@@ -122,14 +132,20 @@ class _Taps:
                 # |a|², |p|² and <a, p> in one product: [a; p] [a; p]ᴴ.
                 both = tf.reshape(tf.stack([a, tf.cast(passed, a.dtype)]), [2, -1])
                 gram = tf.math.real(tf.matmul(both, both, adjoint_b=True))
-                self._add([gram[0, 0], gram[1, 1], gram[0, 1], 0.0, 1.0])
-                if passed_to is not None:
-                    passed_to.append(passed)
+                self._add_or_pass_on(passed_to, passed, [gram[0, 0], gram[1, 1], gram[0, 1]])
                 return tf.identity(passed)
 
             return tf.identity(x), grad
 
         return after(self.calls[id(self.layer)](before(inputs), *args, **kwargs))
+
+    def _add_or_pass_on(self, passed_to: Any, passed: Any, values: list[Any]) -> None:
+        """The GRL's three numbers: added now, or (with a tap on the features below) handed
+        to that tap with the gradient passed on, which adds all five in one update."""
+        if passed_to is None:
+            self._add([*values, 0.0, 1.0])
+        else:
+            passed_to.append((passed, values))
 
     def _squared_norm(self, x: Any) -> Any:
         """|x|², real also for a complex ``x``."""
@@ -150,9 +166,8 @@ class _Taps:
             def grad(arriving: Any) -> Any:
                 in_sq = tf.cast(self._squared_norm(arriving), tf.float64)
                 f = tf.cast(tf.math.real(factor), tf.float64)
-                self._add([in_sq, f * f * in_sq, f * in_sq, 0.0, 1.0])
-                if passed_to is not None:
-                    passed_to.append(arriving * factor)
+                passed = None if passed_to is None else arriving * factor
+                self._add_or_pass_on(passed_to, passed, [in_sq, f * f * in_sq, f * in_sq])
                 return tf.identity(arriving)
 
             return tf.identity(r), grad
@@ -170,8 +185,8 @@ class _Taps:
         def tap(f: Any) -> Any:
             def grad(total: Any) -> Any:
                 if passed:
-                    task = total - passed.pop()
-                    self._add([0.0, 0.0, 0.0, self._squared_norm(task)])
+                    leaving, values = passed.pop()
+                    self._add([*values, self._squared_norm(total - leaving), 1.0])
                 return tf.identity(total)
 
             return tf.identity(f), grad
@@ -196,7 +211,7 @@ class Monitor(keras.callbacks.Callback):
 
     Per batch the numbers land in the batch ``logs``; per epoch their last values land in
     the epoch ``logs``, so ``History`` and ``TensorBoard`` record them. ``step`` and λ are
-    the layer's after the batch; with the taps' sums, three host reads per batch.
+    the layer's after the batch; with the taps' sums, three small host reads per batch.
     """
 
     covers_never_advanced = True  # no default watch beside the monitor
@@ -256,15 +271,18 @@ class Monitor(keras.callbacks.Callback):
             self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
         logs = {} if logs is None else logs
         sums, counts = np.full(_SUMS, math.nan), {}
-        if self._taps is not None:
-            total = self._taps.sums.numpy()  # the one read of the step's gradient numbers
+        if self._taps is None:
+            total, step, lambda_ = None, _read(self.layer.step), _read(self.layer.lambda_)
+        else:
+            total, step, lambda_ = self._taps.read()
+        if total is not None:
             sums, self._seen = total - self._seen, total
             counts = {"gradients": int(sums[4])}
             if not counts["gradients"]:
                 sums[:4] = math.nan
         values = core.step_values(
-            _read(self.layer.step),
-            _read(self.layer.lambda_),
+            step,
+            lambda_,
             sums[:4],
             _log_value(logs, self.keys["domain_loss"]),
             _log_value(logs, self.keys["domain_accuracy"]),
