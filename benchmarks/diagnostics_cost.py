@@ -40,7 +40,7 @@ FEATURES = 48 * 4 * 4  # after two valid 5×5 convs and two 2×2 pools of 28×28
 KERAS_BATCHES = 32  # batches per timed `fit` call
 FRAMEWORKS = ("torch", "jax", "keras")
 #: Paired rounds by default: a Keras round fits 2 × 32 batches (about 2 s).
-REPEATS = {"torch": 301, "jax": 301, "keras": 101}
+REPEATS = {"torch": 301, "jax": 301, "keras": 201}
 
 
 def data(seed: int = 0) -> dict[str, np.ndarray]:

@@ -50,6 +50,14 @@ def _read(variable: Any) -> float:
     return float(variable.numpy())
 
 
+def _read_tf(variable: Any) -> float:
+    """A Keras variable's value on the host, TensorFlow backend: its ``tf.Variable``'s
+    ``value()`` (one eager op; ``.numpy()`` on the variable takes two)."""
+    value = variable.value
+    read = getattr(value, "value", None)  # a tf.Variable; an autocast read is a tensor
+    return float((read() if callable(read) else value).numpy())
+
+
 def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
     """The layer whose output the GRL takes in a functional model (the shared features)."""
     nodes = getattr(layer, "_inbound_nodes", None) or []
@@ -86,12 +94,7 @@ class _Taps:
     def read(self) -> tuple[np.ndarray, float, float]:
         """The taps' sums, the layer's step and λ on the host (``tf.Variable.value()``: one
         eager op each, where ``.numpy()`` on the variable takes two)."""
-        layer = self.layer
-        return (
-            self.sums.value().numpy(),
-            float(layer.step.value.value().numpy()),
-            float(layer.lambda_.value.value().numpy()),
-        )
+        return self.sums.value().numpy(), _read_tf(self.layer.step), _read_tf(self.layer.lambda_)
 
     def install(self) -> None:
         self.links.clear()
