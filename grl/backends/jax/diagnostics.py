@@ -37,7 +37,7 @@ GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
 
 
-def _wide(x: jax.Array) -> jax.Array:
+def _summable(x: jax.Array) -> jax.Array:
     """Half precision widened to float32 for the sums; complex kept complex."""
     return x if jnp.iscomplexobj(x) else x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
@@ -45,7 +45,7 @@ def _wide(x: jax.Array) -> jax.Array:
 def _dot(a: Any, b: Any) -> jax.Array:
     """Re ⟨a, b⟩ over two pytrees (``a`` conjugated: ``_dot(x, x)`` is |x|², complex too)."""
     pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    parts = (jnp.real(jnp.vdot(_wide(x), _wide(y))).astype(jnp.float32) for x, y in pairs)
+    parts = (jnp.real(jnp.vdot(_summable(x), _summable(y))).astype(jnp.float32) for x, y in pairs)
     return sum(parts, jnp.float32(0))
 
 

@@ -46,16 +46,10 @@ _SUMS = 5
 
 
 def _read(variable: Any) -> float:
-    """A Keras variable's value on the host."""
-    return float(variable.numpy())
-
-
-def _read_tf(variable: Any) -> float:
-    """A Keras variable's value on the host, TensorFlow backend: its ``tf.Variable``'s
-    ``value()`` (one eager op; ``.numpy()`` on the variable takes two)."""
-    value = variable.value
-    read = getattr(value, "value", None)  # a tf.Variable; an autocast read is a tensor
-    return float((read() if callable(read) else value).numpy())
+    """A Keras variable's value on the host. On TensorFlow through its ``tf.Variable``'s
+    ``value()``: one eager op, where the Keras variable's ``.numpy()`` takes two."""
+    read = getattr(variable.value, "value", None)  # absent: JAX, torch, an autocast tensor
+    return float(read().numpy() if callable(read) else variable.numpy())
 
 
 def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
@@ -91,11 +85,6 @@ class _Taps:
         self.calls = {id(owner): owner.call for owner in self.originals}
         self.links: list[tuple[Any, list[Any]]] = []  # (tapped features, gradients passed)
 
-    def read(self) -> tuple[np.ndarray, float, float]:
-        """The taps' sums, the layer's step and λ on the host (``tf.Variable.value()``: one
-        eager op each, where ``.numpy()`` on the variable takes two)."""
-        return self.sums.value().numpy(), _read_tf(self.layer.step), _read_tf(self.layer.lambda_)
-
     def install(self) -> None:
         self.links.clear()
         object.__setattr__(self.layer, "call", self.call)
@@ -108,10 +97,9 @@ class _Taps:
                 object.__delattr__(owner, "call")
 
     def _add(self, values: list[Any]) -> Any:
-        """Add ``values`` to the first sums, in one update."""
+        """Add the step's ``_SUMS`` values to the sums, in one update."""
         tf = self.tf
-        values = [tf.cast(value, tf.float64) for value in values]
-        return self.sums.assign_add(tf.pad(tf.stack(values), [[0, _SUMS - len(values)]]))
+        return self.sums.assign_add(tf.stack([tf.cast(value, tf.float64) for value in values]))
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
@@ -274,18 +262,15 @@ class Monitor(keras.callbacks.Callback):
             self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
         logs = {} if logs is None else logs
         sums, counts = np.full(_SUMS, math.nan), {}
-        if self._taps is None:
-            total, step, lambda_ = None, _read(self.layer.step), _read(self.layer.lambda_)
-        else:
-            total, step, lambda_ = self._taps.read()
-        if total is not None:
+        if self._taps is not None:
+            total = self._taps.sums.value().numpy()  # the step's gradient numbers
             sums, self._seen = total - self._seen, total
             counts = {"gradients": int(sums[4])}
             if not counts["gradients"]:
                 sums[:4] = math.nan
         values = core.step_values(
-            step,
-            lambda_,
+            _read(self.layer.step),
+            _read(self.layer.lambda_),
             sums[:4],
             _log_value(logs, self.keys["domain_loss"]),
             _log_value(logs, self.keys["domain_accuracy"]),
