@@ -52,8 +52,8 @@ LN2 = math.log(2.0)
 
 #: What a monitor records per training step (each key is prefixed, ``"grl/step"``, ...).
 METRICS: dict[str, str] = {
-    "step": "the layer's step (training steps it has been advanced)",
-    "lambda": "the layer's λ",
+    "step": "the layer's step when the training step ran (steps taken before it)",
+    "lambda": "the λ the training step ran with",
     "grad_in_norm": "L2 norm of the gradient arriving at the GRL (from the domain head)",
     "grad_out_norm": "L2 norm of the gradient the GRL passes on (to the features)",
     "grad_ratio": "grad_out_norm / grad_in_norm: λ for a working GRL",

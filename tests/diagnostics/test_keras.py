@@ -61,13 +61,33 @@ def test_values_land_in_history_and_match_the_layer():
     assert raised == []
     for name in core.metric_names():
         assert len(history.history[name]) == EPOCHS
-    assert history.history["grl/step"] == [4.0, 8.0]
+    # Step and λ the batch trained with: the last batch of each epoch is step 3 and 7.
+    assert history.history["grl/step"] == [3.0, 7.0]
     last = monitor.last
-    assert last["grl/lambda"] == float(model.get_layer("grl").lambda_.numpy())
+    schedule = model.get_layer("grl").schedule
+    assert last["grl/lambda"] == float(np.float32(schedule(7)))
+    assert float(model.get_layer("grl").lambda_.numpy()) == float(np.float32(schedule(8)))
     assert last["grl/grad_cosine"] == pytest.approx(-1.0, abs=1e-6)  # float32 sums
     assert last["grl/domain_loss"] == history.history["domain_loss"][-1]
     assert last["grl/domain_to_task"] > 0
     assert last["grl/grad_in_norm"] > 0
+
+
+def test_monitored_fit_trains_and_logs_as_a_plain_fit():
+    """The taps are identities and the epoch's logs stay Keras' metric results: a fit with
+    the monitor gives the weights and losses of one without, bit for bit."""
+    runs = []
+    for monitored in (False, True):
+        model = compile_for_fit(dann(schedules.dann(total_steps=BATCHES * EPOCHS)))
+        x, y = fit_data()
+        callbacks = [grl_tf.GradientReversalScheduler()]
+        callbacks += [Monitor(thresholds=core.Thresholds())] if monitored else []
+        history = model.fit(x, y, batch_size=16, epochs=EPOCHS, callbacks=callbacks, verbose=0)
+        runs.append((history.history, [v.numpy() for v in model.weights]))
+    (plain, plain_weights), (watched, watched_weights) = runs
+    assert {k: v for k, v in watched.items() if not k.startswith("grl/")} == plain
+    for a, b in zip(plain_weights, watched_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def one_batch_fit(model, monitor):
@@ -267,15 +287,27 @@ def test_lambda_zero_is_probed_with_one_and_restored():
     assert float(model.get_layer("grl").lambda_.numpy()) == 0.0
 
 
-def test_second_fit_with_the_monitor_reuses_the_traced_step():
+def test_second_fit_with_the_monitor_reuses_the_traced_step(monkeypatch):
+    traces = []
+    keras_step = keras.Model.train_step
+
+    def counted(model, data):
+        traces.append(1)  # Python runs here only while tracing
+        return keras_step(model, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
     model = compile_for_fit(dann(0.25))
     x, y = fit_data()
     monitor = Monitor(thresholds=core.Thresholds())
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
-    traced = model.train_function
+    traced, first = monitor._traced, len(traces)
+    assert model.train_function is not traced  # the model's own, after the fit
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
-    assert model.train_function is traced
+    assert monitor._traced is traced
+    assert len(traces) == first  # no trace in the second fit
     assert monitor.last["grl/grad_ratio"] == pytest.approx(0.25, rel=1e-6)
+    plain = model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # without: no taps, no keys
+    assert not [key for key in plain.history if key.startswith("grl/")]
 
 
 class Overridden(grl_tf.GradientReversal):
@@ -304,3 +336,20 @@ def test_one_tap_for_grls_layer_gives_the_numbers_of_two_taps():
     for name in ("grad_in_norm", "grad_out_norm", "grad_ratio", "grad_cosine", "domain_to_task"):
         assert values[0][f"grl/{name}"] == pytest.approx(values[1][f"grl/{name}"], rel=1e-6)
     assert values[0]["grl/grad_ratio"] == pytest.approx(0.3, rel=1e-6)
+
+
+def test_half_precision_gradients_are_summed_wide():
+    """Under mixed_float16 the gradients are float16 (and loss-scaled): their squared
+    norms, summed in float16, overflow to inf (65504 is float16's largest)."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = dann(0.25)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("grl").compute_dtype == "float16"
+    _, monitor, _ = fit(model, thresholds=core.Thresholds())
+    last = monitor.last
+    assert math.isfinite(last["grl/grad_in_norm"]) and last["grl/grad_in_norm"] > 256
+    assert last["grl/grad_ratio"] == pytest.approx(0.25, rel=1e-3)
+    assert last["grl/grad_cosine"] == pytest.approx(-1.0, abs=1e-3)
+    assert math.isfinite(last["grl/domain_to_task"])

@@ -62,9 +62,10 @@ def test_records_step_lambda_and_the_reversed_gradient():
     records, raised = run(model, thresholds=core.Thresholds())
     assert raised == []
     assert set(records[0]) == set(core.metric_names())
-    # step and λ are read after step_all: the state the next step trains with.
-    assert [r["grl/step"] for r in records] == [float(k) for k in range(1, 9)]
-    assert records[2]["grl/lambda"] == 3 / 8
+    # step and λ the step trained with (copied at its forward; step_all ran before collect).
+    assert [r["grl/step"] for r in records] == [float(k) for k in range(8)]
+    assert [r["grl/lambda"] for r in records] == [k / 8 for k in range(8)]
+    assert int(model.grl.step_count) == 8
     first = records[0]  # trained with λ = schedule(0) = 0: nothing passes on
     assert first["grl/grad_out_norm"] == 0.0 and first["grl/grad_in_norm"] > 0
     second = records[1]  # trained with λ = 1/8, exact in float32

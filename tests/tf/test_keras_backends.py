@@ -94,3 +94,18 @@ def test_a_forgotten_scheduler_warns_where_the_step_is_traced(result) -> None:
     """JAX traces fit's step (the watch is added then); PyTorch runs it eagerly: no watch."""
     expected = ["[grl: never_advanced] a sch"] if result["backend"] == "jax" else []
     assert result["forgotten_scheduler_warnings"] == expected
+
+
+def test_monitor_logs_step_lambda_and_the_domain_loss_and_warns(result) -> None:
+    """No gradient numbers here (a gradient function cannot write state on these backends):
+    step and λ the batch trained with, the domain loss from the logs, and the warnings."""
+    monitor = result["monitor"]
+    history, schedule = monitor["history"], schedules.dann(12, gamma=4.0)
+    assert history["grl/step"] == [3.0, 7.0, 11.0]  # the last batch of each epoch
+    lambda_dtype = np.float64 if result["lambda_dtype"] == "float64" else np.float32
+    assert history["grl/lambda"] == [float(lambda_dtype(schedule(s))) for s in (3, 7, 11)]
+    assert history["grl/domain_loss"] == history["loss"]
+    assert all(np.isnan(monitor["last"][f"grl/{name}"]) for name in ("grad_in_norm", "grad_ratio"))
+    assert monitor["warnings"] == []
+    assert monitor["forgotten_scheduler"] == ["never_advanced"]
+    assert monitor["ten_times_too_long"] == ["ended_early"]

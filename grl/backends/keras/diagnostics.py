@@ -10,10 +10,11 @@
 
 The gradient numbers need to see inside the compiled train step: on the TensorFlow backend
 the monitor wraps the layer's ``call`` (and the shared features layer's) during ``fit`` with
-identity taps whose gradient functions add the step's sums to a variable that the monitor
-reads once per batch. On the JAX and PyTorch Keras backends a gradient function
-cannot write state, and those numbers are NaN; step, λ, the domain loss and the warnings
-work on every backend.
+identity taps whose gradient functions add the step's sums to a variable, and the model's
+``train_step`` with one that turns them (with step and λ) into the monitor's numbers, which
+come back with the step's other logs: no host read of its own per batch. On the JAX and
+PyTorch Keras backends a gradient function cannot write state, and those numbers are NaN;
+step, λ, the domain loss and the warnings work on every backend.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from grl.backends.keras import internals
 from grl.backends.keras.callback import find_gradient_reversal_layers, total_steps_from_params
 from grl.backends.keras.layer import GradientReversal
 from grl.core import diagnostics as core
@@ -43,6 +45,8 @@ Thresholds = core.Thresholds
 
 # What the taps add up in one training step: |in|², |out|², <in, out>, |task|², gradients.
 _SUMS = 5
+#: The numbers the train step computes (the domain loss and accuracy come from the logs).
+_IN_STEP = ("step", "lambda", *core.gradient_values(1.0, 1.0, -1.0, 1.0))
 
 
 def _read(variable: Any) -> float:
@@ -71,15 +75,16 @@ def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
 class _Taps:
     """Identity taps around one GRL (and the shared features) inside ``fit``'s train step.
 
-    Their gradient functions add the step's sums to a variable, which only grows: the
-    monitor reads it once per batch and takes the difference.
+    Their gradient functions add the step's sums to a variable; the model's ``train_step``,
+    wrapped, zeroes it first and returns the numbers made from it with its logs.
     """
 
-    def __init__(self, layer: GradientReversal, features: Any) -> None:
+    def __init__(self, model: keras.Model, layer: GradientReversal, features: Any, prefix: str):
         import tensorflow as tf
 
         self.tf = tf
-        self.layer, self.features = layer, features
+        self.owners = (model, layer, features)
+        self.model, self.layer, self.features, self.prefix = model, layer, features, prefix
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
         self.originals = [layer] if features is None else [layer, features]
         self.calls = {id(owner): owner.call for owner in self.originals}
@@ -90,11 +95,33 @@ class _Taps:
         object.__setattr__(self.layer, "call", self.call)
         if self.features is not None:
             object.__setattr__(self.features, "call", self.features_call)
+        object.__setattr__(self.model, "train_step", self.train_step)
 
     def remove(self) -> None:
-        for owner in self.originals:
-            if "call" in owner.__dict__:
-                object.__delattr__(owner, "call")
+        for owner in [*self.originals, self.model]:
+            for name in ("call", "train_step"):
+                if name in owner.__dict__:
+                    object.__delattr__(owner, name)
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Keras' train step, with the monitor's numbers of this step added to its logs
+        (Keras copies them to the host with the rest: the callback reads no variable)."""
+        tf = self.tf
+        self.sums.assign(tf.zeros(_SUMS, tf.float64))
+        logs = type(self.model).train_step(self.model, data)
+        sums = self.sums.value()
+        counted = sums[4] > 0  # no gradient reached the GRL: its numbers are NaN
+        parts = [keras.ops.where(counted, sums[i], math.nan) for i in range(4)]
+        values = {
+            "step": tf.cast(self.layer.step.value, tf.float64),
+            "lambda": tf.cast(self.layer.lambda_.value, tf.float64),
+            **core.gradient_values(*parts, xp=keras.ops),
+        }
+        return {**logs, **{f"{self.prefix}/{name}": value for name, value in values.items()}}
+
+    def gradients(self) -> int:
+        """How many gradients reached the GRL in the last step (one host read)."""
+        return int(self.sums.value()[4].numpy())
 
     def _add(self, values: list[Any]) -> Any:
         """Add the step's ``_SUMS`` values to the sums, in one update."""
@@ -119,7 +146,7 @@ class _Taps:
         @tf.custom_gradient
         def before(x: Any) -> Any:
             def grad(passed: Any) -> Any:
-                a = arriving_box.pop() if arriving_box else tf.zeros_like(passed)
+                a = self._summable(arriving_box.pop() if arriving_box else tf.zeros_like(passed))
                 # |a|², |p|² and <a, p> in one product: [a; p] [a; p]ᴴ.
                 both = tf.reshape(tf.stack([a, tf.cast(passed, a.dtype)]), [2, -1])
                 gram = tf.math.real(tf.matmul(both, both, adjoint_b=True))
@@ -138,9 +165,19 @@ class _Taps:
         else:
             passed_to.append((passed, values))
 
+    def _summable(self, x: Any) -> Any:
+        """Half precision widened to float32 for the sums (a float16 sum of squares passes
+        65504 at once); complex kept complex."""
+        tf = self.tf
+        return tf.cast(x, tf.float32) if x.dtype in (tf.float16, tf.bfloat16) else x
+
     def _squared_norm(self, x: Any) -> Any:
-        """|x|², real also for a complex ``x``."""
-        return self.tf.math.real(self.tf.reduce_sum(x * self.tf.math.conj(x)))
+        """|x|² as float64, real also for a complex ``x``."""
+        tf, x = self.tf, self._summable(x)
+        if x.dtype.is_complex:
+            return tf.cast(tf.math.real(tf.reduce_sum(x * tf.math.conj(x))), tf.float64)
+        # l2_loss = Σx²/2 in one pass (a product and a sum take two).
+        return 2 * tf.cast(tf.nn.l2_loss(x), tf.float64)
 
     def _contracted_call(self, passed_to: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """grl's own layer: what it passes on is ``cast(−λ) · arriving``, bit for bit (the
@@ -155,7 +192,7 @@ class _Taps:
         @tf.custom_gradient
         def after(r: Any) -> Any:
             def grad(arriving: Any) -> Any:
-                in_sq = tf.cast(self._squared_norm(arriving), tf.float64)
+                in_sq = self._squared_norm(arriving)
                 f = tf.cast(tf.math.real(factor), tf.float64)
                 passed = None if passed_to is None else arriving * factor
                 self._add_or_pass_on(passed_to, passed, [in_sq, f * f * in_sq, f * in_sq])
@@ -202,7 +239,10 @@ class Monitor(keras.callbacks.Callback):
 
     Per batch the numbers land in the batch ``logs``; per epoch their last values land in
     the epoch ``logs``, so ``History`` and ``TensorBoard`` record them. ``step`` and λ are
-    the layer's after the batch; with the taps' sums, three small host reads per batch.
+    the ones the batch trained with (before the scheduler advances the layer). On the
+    TensorFlow backend the train step computes them with the gradient numbers and returns
+    them with its logs; on the other backends the callback reads step and λ as a batch
+    begins.
     """
 
     covers_never_advanced = True  # no default watch beside the monitor
@@ -226,7 +266,8 @@ class Monitor(keras.callbacks.Callback):
         self.last: dict[str, float] = {}
         self._taps: _Taps | None = None
         self._traced: Any = None  # the train function traced with the taps
-        self._seen = np.zeros(_SUMS)  # the taps' sums at the last batch (they only grow)
+        self._untapped: Any = None  # the model's train function before this fit
+        self._state = (math.nan, math.nan)  # step and λ read as the batch began (no taps)
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.layer is None:
@@ -245,37 +286,38 @@ class Monitor(keras.callbacks.Callback):
         )
         if keras.backend.backend() == "tensorflow":
             features = self.features or _feeding_layer(self.layer)
-            taps = self._taps
-            if taps is None or (taps.layer, taps.features) != (self.layer, features):
-                self._taps = _Taps(self.layer, features)
+            owners = (self.model, self.layer, features)
+            if self._taps is None or self._taps.owners != owners:
+                self._taps, self._traced = _Taps(*owners, self.prefix), None
             self._taps.install()
-            if self.model.train_function is not self._traced:
-                # The train function is traced at its first call: rebuild it with the taps
-                # (once: later fits with this monitor reuse it).
+            self._untapped = self.model.train_function
+            if self._traced is None:
+                # Traced at its first call, with the taps (once: later fits with this
+                # monitor reuse it).
                 self.model.make_train_function(force=True)
                 self._traced = self.model.train_function
-            self._seen = self._taps.sums.numpy()
+            self.model.train_function = self._traced
+
+    def on_train_batch_begin(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if self._taps is None:
+            internals.sync_jax_state(self.model)  # JAX's fit empties variables between syncs
+            self._state = (_read(self.layer.step), _read(self.layer.lambda_))
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self.diagnostics.total_steps is None and self.layer.schedule is not None:
             # A total_steps="auto" schedule resolved after on_train_begin read it.
             self.diagnostics.total_steps = core.total_steps_of(self.layer.schedule)
         logs = {} if logs is None else logs
-        sums, counts = np.full(_SUMS, math.nan), {}
-        if self._taps is not None:
-            total = self._taps.sums.value().numpy()  # the step's gradient numbers
-            sums, self._seen = total - self._seen, total
-            counts = {"gradients": int(sums[4])}
-            if not counts["gradients"]:
-                sums[:4] = math.nan
-        values = core.step_values(
-            _read(self.layer.step),
-            _read(self.layer.lambda_),
-            sums[:4],
-            _log_value(logs, self.keys["domain_loss"]),
-            _log_value(logs, self.keys["domain_accuracy"]),
-        )
-        self.diagnostics.record(values, **counts)
+        domain = {name: _log_value(logs, key) for name, key in self.keys.items()}
+        gradients = 1
+        if self._taps is None:
+            values = core.step_values(*self._state, [math.nan] * 4, **domain)
+        else:
+            values = {name: float(logs[f"{self.prefix}/{name}"]) for name in _IN_STEP}
+            values.update(domain)
+            if math.isnan(values["grad_in_norm"]):  # no gradient, or a NaN gradient
+                gradients = self._taps.gradients()
+        self.diagnostics.record(values, gradients=gradients)
         self.last = {f"{self.prefix}/{name}": value for name, value in values.items()}
         logs.update(self.last)
 
@@ -286,9 +328,10 @@ class Monitor(keras.callbacks.Callback):
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self._taps is not None:
-            # The traced train function keeps its taps (a few scalar ops) until Keras
-            # rebuilds it; eager calls of the layer no longer go through them.
+            # The model gets back its own train step and train function (a later fit
+            # without the monitor runs no tap and logs no monitor numbers).
             self._taps.remove()
+            self.model.train_function = self._untapped
         self.diagnostics.end_run(int(_read(self.layer.step)))
 
 

@@ -80,6 +80,9 @@ class Monitor:
     hooks only accumulate three squared norms and a dot product on the device (complex
     gradients included: |x|² = ⟨x, x⟩).
 
+    ``step`` and λ are the ones the step trained with, copied at the training forward (the
+    layer's state when no training forward ran).
+
     Call :meth:`domain` with the domain logits and labels (optional), then :meth:`collect`
     once per training step after ``backward()`` (in Lightning: ``on_train_batch_end``,
     ``self.log_dict(monitor.collect())``); :meth:`end_epoch` and :meth:`end_run` at the ends.
@@ -111,7 +114,8 @@ class Monitor:
     def _reset(self) -> None:
         self._forwards = 0
         self._gradients = 0
-        # |in|², |out|², <in, out>, |task|², domain loss, domain accuracy: one host read.
+        # |in|², |out|², <in, out>, |task|², domain loss and accuracy, step and λ: one host
+        # read.
         self._sums: torch.Tensor | None = None
 
     def remove(self) -> None:
@@ -121,6 +125,11 @@ class Monitor:
         if not (module.training and torch.is_grad_enabled()):
             return
         self._forwards += 1
+        step, lambda_ = getattr(module, "step_count", None), getattr(module, "lambda_", None)
+        if isinstance(step, torch.Tensor) and isinstance(lambda_, torch.Tensor):
+            # The step and λ this step trains with, copied on the device (no sync):
+            # advance() overwrites the buffers before collect().
+            self._sums_on(lambda_.device)[6:] = torch.stack([step.double(), lambda_.double()])
         features = inputs[0]
         if not isinstance(output, torch.Tensor) or output.grad_fn is None:
             return
@@ -157,7 +166,7 @@ class Monitor:
 
     def _sums_on(self, device: torch.device) -> torch.Tensor:
         if self._sums is None:
-            self._sums = torch.zeros(6, dtype=torch.float64, device=device)
+            self._sums = torch.zeros(8, dtype=torch.float64, device=device)
             self._sums[4:] = math.nan
         return self._sums
 
@@ -165,18 +174,20 @@ class Monitor:
     def domain(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """The domain head's logits and the domain labels of this step (0 source, 1 target)."""
         loss, accuracy = domain_loss_and_accuracy(logits.detach(), labels.detach())
-        self._sums_on(loss.device)[4:] = torch.stack([loss, accuracy]).double()
+        self._sums_on(loss.device)[4:6] = torch.stack([loss, accuracy]).double()
 
     def collect(self) -> dict[str, float]:
         """This step's numbers (a dict for ``log_dict``); raises the step's warnings."""
-        step, lambda_, schedule = layer_state(self.layer)
+        step, lambda_, schedule = layer_state(self.layer)  # without a training forward
         if self.diagnostics.total_steps is None and schedule is not None:
             # A total_steps="auto" schedule resolved after this monitor was built.
             self.diagnostics.total_steps = core.total_steps_of(schedule)
-        sums = [math.nan] * 6 if self._sums is None else self._sums.tolist()
+        sums = [math.nan] * 8 if self._sums is None else self._sums.tolist()
         if not self._gradients:
             sums[:4] = [math.nan] * 4
-        values = core.step_values(step, lambda_, sums[:4], *sums[4:])
+        if not math.isnan(sums[6]):
+            step, lambda_ = int(sums[6]), sums[7]
+        values = core.step_values(step, lambda_, sums[:4], *sums[4:6])
         self.diagnostics.record(values, forward_passes=self._forwards, gradients=self._gradients)
         self._reset()
         return {f"{self.prefix}/{name}": value for name, value in values.items()}

@@ -133,6 +133,39 @@ def forgotten_scheduler_warnings() -> list[str]:
     return [str(w.message)[:27] for w in caught if issubclass(w.category, GRLWarning)]
 
 
+def monitored_fits() -> dict[str, Any]:
+    """The Monitor callback: its numbers in a fit (4 batches × 3 epochs), and the warnings of
+    that fit, of one without the scheduler and of one whose schedule is ten times too long."""
+    from grl.backends.keras.diagnostics import Monitor
+    from grl.core.diagnostics import GRLWarning, Thresholds
+
+    def fit(total_steps: int, scheduler: bool) -> tuple[dict, dict, list[str]]:
+        model = keras.Sequential(
+            [keras.Input((1,)), keras.layers.Dense(1), grl_keras.GradientReversal(
+                schedules.dann(total_steps, gamma=4.0))]
+        )  # fmt: skip
+        model.compile(keras.optimizers.SGD(0.1), mean_prediction)
+        monitor = Monitor(domain_loss="loss", thresholds=Thresholds(advance_within=3))
+        callbacks = [grl_keras.GradientReversalScheduler()] if scheduler else []
+        ones = np.ones((8, 1), np.float32)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GRLWarning)
+            history = model.fit(
+                ones, ones, batch_size=2, epochs=3, verbose=0, callbacks=[*callbacks, monitor]
+            )
+        kinds = [str(w.message)[6:].split("]")[0] for w in caught if w.category is GRLWarning]
+        return history.history, monitor.last, kinds
+
+    history, last, kinds = fit(12, True)
+    return {
+        "history": history,
+        "last": last,
+        "warnings": kinds,
+        "forgotten_scheduler": fit(12, False)[2],
+        "ten_times_too_long": fit(120, True)[2],
+    }
+
+
 def main() -> dict[str, Any]:
     result: dict[str, Any] = {"backend": BACKEND}
     layer = grl_keras.GradientReversal(0.1)
@@ -184,6 +217,7 @@ def main() -> dict[str, Any]:
     }
 
     result["forgotten_scheduler_warnings"] = forgotten_scheduler_warnings()
+    result["monitor"] = monitored_fits()
     try:
         grl_keras.GradientReversal()(keras.ops.zeros((2,), dtype="int32"))
         result["int_input_error"] = None
