@@ -17,8 +17,10 @@ features), label head fc 100 → fc 100 → fc 10, domain head fc 100 → fc 1, 
 Each framework runs in its own process with one thread. Samples of the two variants are
 interleaved and timed in CPU time; the cost is the median of the paired per-round ratios,
 with a distribution-free 95 % confidence interval for that median (binomial order
-statistics: it needs no assumption about the spread of single rounds). Run pinned to one
-idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost``.
+statistics: it needs no assumption about the spread of single rounds). Something fixed per
+process moves a run by more than that interval, so ``--processes N`` repeats the run in N
+fresh processes and gives the median of their medians (with an interval from 6 on). Run
+pinned to one idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost``.
 """
 
 from __future__ import annotations
@@ -331,39 +333,69 @@ def measure(framework: str, repeats: int) -> dict[str, float]:
     }
 
 
+def worker(framework: str, repeats: int) -> dict[str, float]:
+    """One process's measurement (no framework shares threads with another)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework,
+         "--repeats", str(repeats), "--worker"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def across_processes(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The median of the processes' medians, with a distribution-free 95 % interval for it
+    (6 processes or more): what is fixed per process (memory layout, say) moves a run's
+    cost by more than its own interval, so only processes average it out."""
+    medians = [r["cost_percent"] for r in runs]
+    summary = {"processes": len(runs), "cost_percent": statistics.median(medians)}
+    if len(runs) >= 6:
+        summary["cost_low_percent"], summary["cost_high_percent"] = median_interval(medians)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", choices=FRAMEWORKS)
+    parser.add_argument("--framework", choices=FRAMEWORKS, help="only this framework")
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument(
-        "--repeats", type=int, help=f"paired rounds per framework (default {REPEATS})"
+        "--repeats", type=int, help=f"paired rounds per process (default {REPEATS})"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="processes per framework (6+: an interval)"
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.framework:
+    if args.worker:
         from benchmarks.worker import limit_threads
 
         limit_threads(1)
         print(json.dumps(measure(args.framework, args.repeats or REPEATS[args.framework])))
         return
+    print(f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>8}  95% interval")
     results = []
-    for framework in FRAMEWORKS:  # one process each: no framework shares threads with another
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework,
-             "--repeats", str(args.repeats or REPEATS[framework])],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(
-        f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>8}"
-        f"  {'95% interval':<16}  rounds' (q1, q3)"
-    )
-    for r in results:
-        interval = f"[{r['cost_low_percent']:.1f}, {r['cost_high_percent']:.1f}]%"
-        quartiles = f"({r['cost_q1_percent']:.1f}%, {r['cost_q3_percent']:.1f}%)"
-        print(
-            f"{r['framework']:<10}{r['off_ms']:>12.3f}{r['on_ms']:>12.3f}"
-            f"{r['cost_percent']:>7.1f}%  {interval:<16}  {quartiles}"
-        )
+    for framework in [args.framework] if args.framework else FRAMEWORKS:
+        runs = [
+            worker(framework, args.repeats or REPEATS[framework]) for _ in range(args.processes)
+        ]
+        for r in runs:
+            interval = f"[{r['cost_low_percent']:.1f}, {r['cost_high_percent']:.1f}]%"
+            print(
+                f"{framework:<10}{r['off_ms']:>12.3f}{r['on_ms']:>12.3f}"
+                f"{r['cost_percent']:>7.1f}%  {interval}"
+            )
+        summary = {"framework": framework, **across_processes(runs)}
+        if len(runs) > 1:
+            interval = (
+                f"[{summary['cost_low_percent']:.1f}, {summary['cost_high_percent']:.1f}]%"
+                if "cost_low_percent" in summary
+                else "(6+ processes for an interval)"
+            )
+            print(
+                f"{framework:<10}{'median of ' + str(len(runs)) + ' processes':>24}"
+                f"{summary['cost_percent']:>7.1f}%  {interval}"
+            )
+        results.append({**summary, "runs": runs})
     if args.json:
         with open(args.json, "w") as file:
             json.dump(results, file, indent=2)

@@ -154,6 +154,17 @@ def test_median_interval_takes_the_binomial_ranks() -> None:
         median_interval([1.0, 2.0, 3.0, 4.0, 5.0])
 
 
+def test_diagnostics_cost_across_processes_takes_the_median_of_medians() -> None:
+    from benchmarks.diagnostics_cost import across_processes
+
+    runs = [{"cost_percent": c} for c in (0.9, 1.4, 0.2, 0.7, 1.1, 0.5)]
+    # 6 values: the 1st and 6th order statistics hold the median with 1 − 2/64 = 96.9 %.
+    assert across_processes(runs) == {
+        "processes": 6, "cost_percent": 0.8, "cost_low_percent": 0.2, "cost_high_percent": 1.4
+    }  # fmt: skip
+    assert across_processes(runs[:3]) == {"processes": 3, "cost_percent": 0.9}
+
+
 def test_diagnostics_cost_sample_alternates_single_calls() -> None:
     from benchmarks.diagnostics_cost import sample
 

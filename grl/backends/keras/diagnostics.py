@@ -268,6 +268,7 @@ class Monitor(keras.callbacks.Callback):
         self._traced: Any = None  # the train function traced with the taps
         self._untapped: Any = None  # the model's train function before this fit
         self._state = (math.nan, math.nan)  # step and λ read as the batch began (no taps)
+        self._layer_watch: core.AdvanceWatch | None = None
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.layer is None:
@@ -278,6 +279,9 @@ class Monitor(keras.callbacks.Callback):
                     "GradientReversal layers (one monitor per layer)"
                 )
             self.layer = layers[0]
+        # The monitor judges never_advanced itself: the layer's eager watch waits (it is
+        # back after the fit if the layer is still at step 0).
+        self._layer_watch, self.layer._advance_watch = self.layer._advance_watch, None
         schedule = self.layer.schedule
         self.diagnostics = core.Diagnostics(
             scheduled=schedule is not None,
@@ -332,7 +336,10 @@ class Monitor(keras.callbacks.Callback):
             # without the monitor runs no tap and logs no monitor numbers).
             self._taps.remove()
             self.model.train_function = self._untapped
-        self.diagnostics.end_run(int(_read(self.layer.step)))
+        step = int(_read(self.layer.step))
+        if step == 0 and self.layer._advance_watch is None:
+            self.layer._advance_watch = self._layer_watch
+        self.diagnostics.end_run(step)
 
 
 def _log_value(logs: Mapping[str, Any], key: str | None) -> float:
