@@ -72,11 +72,31 @@ def _feeding_layer(layer: GradientReversal) -> keras.layers.Layer | None:
     return None
 
 
+class _GraphMath:
+    """The two array functions :func:`grl.core.diagnostics.gradient_values` uses, as plain
+    TensorFlow ops on float64 scalars (``keras.ops`` adds casts: twice the ops per step)."""
+
+    @staticmethod
+    def sqrt(x: Any) -> Any:
+        import tensorflow as tf
+
+        return tf.sqrt(x)
+
+    @staticmethod
+    def where(condition: Any, a: Any, b: Any) -> Any:
+        import tensorflow as tf
+
+        return tf.where(condition, a, tf.constant(b, tf.float64))
+
+
 class _Taps:
     """Identity taps around one GRL (and the shared features) inside ``fit``'s train step.
 
     Their gradient functions add the step's sums to a variable; the model's ``train_step``,
-    wrapped, zeroes it first and returns the numbers made from it with its logs.
+    wrapped, zeroes it first and returns the numbers made from it with its logs. The GRL
+    takes the features layer's own output and every other consumer takes the tapped copy,
+    so the features tap sees exactly the task gradient: no subtraction, no recomputed
+    reversal (the whole gradient at the features is unchanged).
     """
 
     def __init__(self, model: keras.Model, layer: GradientReversal, features: Any, prefix: str):
@@ -88,10 +108,10 @@ class _Taps:
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
         self.originals = [layer] if features is None else [layer, features]
         self.calls = {id(owner): owner.call for owner in self.originals}
-        self.links: list[tuple[Any, list[Any]]] = []  # (tapped features, gradients passed)
+        self.untapped: list[tuple[Any, Any]] = []  # (tapped features, the layer's own output)
 
     def install(self) -> None:
-        self.links.clear()
+        self.untapped.clear()
         object.__setattr__(self.layer, "call", self.call)
         if self.features is not None:
             object.__setattr__(self.features, "call", self.features_call)
@@ -110,12 +130,12 @@ class _Taps:
         self.sums.assign(tf.zeros(_SUMS, tf.float64))
         logs = type(self.model).train_step(self.model, data)
         sums = self.sums.value()
-        counted = sums[4] > 0  # no gradient reached the GRL: its numbers are NaN
-        parts = [keras.ops.where(counted, sums[i], math.nan) for i in range(4)]
+        # No gradient reached the GRL: its numbers are NaN.
+        parts = tf.where(sums[4] > 0, sums[:4], tf.constant(math.nan, tf.float64))
         values = {
             "step": tf.cast(self.layer.step.value, tf.float64),
             "lambda": tf.cast(self.layer.lambda_.value, tf.float64),
-            **core.gradient_values(*parts, xp=keras.ops),
+            **core.gradient_values(*tf.unstack(parts), xp=_GraphMath),
         }
         return {**logs, **{f"{self.prefix}/{name}": value for name, value in values.items()}}
 
@@ -124,15 +144,15 @@ class _Taps:
         return int(self.sums.value()[4].numpy())
 
     def _add(self, values: list[Any]) -> Any:
-        """Add the step's ``_SUMS`` values to the sums, in one update."""
+        """Add ``_SUMS`` values to the step's sums."""
         tf = self.tf
         return self.sums.assign_add(tf.stack([tf.cast(value, tf.float64) for value in values]))
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         tf = self.tf
-        passed_to = next((box for tapped, box in self.links if tapped is inputs), None)
+        inputs = next((own for tapped, own in self.untapped if tapped is inputs), inputs)
         if type(self.layer).call is GradientReversal.call:
-            return self._contracted_call(passed_to, inputs, *args, **kwargs)
+            return self._contracted_call(inputs, *args, **kwargs)
         arriving_box: list[Any] = []
 
         @tf.custom_gradient
@@ -150,20 +170,12 @@ class _Taps:
                 # |a|², |p|² and <a, p> in one product: [a; p] [a; p]ᴴ.
                 both = tf.reshape(tf.stack([a, tf.cast(passed, a.dtype)]), [2, -1])
                 gram = tf.math.real(tf.matmul(both, both, adjoint_b=True))
-                self._add_or_pass_on(passed_to, passed, [gram[0, 0], gram[1, 1], gram[0, 1]])
+                self._add([gram[0, 0], gram[1, 1], gram[0, 1], 0.0, 1.0])
                 return tf.identity(passed)
 
             return tf.identity(x), grad
 
         return after(self.calls[id(self.layer)](before(inputs), *args, **kwargs))
-
-    def _add_or_pass_on(self, passed_to: Any, passed: Any, values: list[Any]) -> None:
-        """The GRL's three numbers: added now, or (with a tap on the features below) handed
-        to that tap with the gradient passed on, which adds all five in one update."""
-        if passed_to is None:
-            self._add([*values, 0.0, 1.0])
-        else:
-            passed_to.append((passed, values))
 
     def _summable(self, x: Any) -> Any:
         """Half precision widened to float32 for the sums (a float16 sum of squares passes
@@ -179,7 +191,7 @@ class _Taps:
         # l2_loss = Σx²/2 in one pass (a product and a sum take two).
         return 2 * tf.cast(tf.nn.l2_loss(x), tf.float64)
 
-    def _contracted_call(self, passed_to: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    def _contracted_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """grl's own layer: what it passes on is ``cast(−λ) · arriving``, bit for bit (the
         op's contract, held by the conformance suite), so one tap on the gradient arriving
         measures both (the generic path, for a layer whose ``call`` is overridden, taps the
@@ -194,8 +206,7 @@ class _Taps:
             def grad(arriving: Any) -> Any:
                 in_sq = self._squared_norm(arriving)
                 f = tf.cast(tf.math.real(factor), tf.float64)
-                passed = None if passed_to is None else arriving * factor
-                self._add_or_pass_on(passed_to, passed, [in_sq, f * f * in_sq, f * in_sq])
+                self._add([in_sq, f * f * in_sq, f * in_sq, 0.0, 1.0])
                 return tf.identity(arriving)
 
             return tf.identity(r), grad
@@ -207,20 +218,18 @@ class _Taps:
         output = self.calls[id(self.features)](*args, **kwargs)
         if not tf.is_tensor(output):
             return output
-        passed: list[Any] = []
 
         @tf.custom_gradient
         def tap(f: Any) -> Any:
-            def grad(total: Any) -> Any:
-                if passed:
-                    leaving, values = passed.pop()
-                    self._add([*values, self._squared_norm(total - leaving), 1.0])
-                return tf.identity(total)
+            def grad(task: Any) -> Any:
+                # Every consumer's gradient but the GRL's: the GRL takes `output` itself.
+                self._add([0.0, 0.0, 0.0, self._squared_norm(task), 0.0])
+                return tf.identity(task)
 
             return tf.identity(f), grad
 
         tapped = tap(output)
-        self.links.append((tapped, passed))
+        self.untapped.append((tapped, output))
         return tapped
 
 
