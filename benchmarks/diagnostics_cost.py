@@ -15,9 +15,10 @@ features), label head fc 100 → fc 100 → fc 10, domain head fc 100 → fc 1, 
 
 "off" is the step without any monitor (a layer without a monitor has no hook at all).
 Each framework runs in its own process with one thread. Samples of the two variants are
-interleaved and timed in CPU time; the cost is the median of the paired per-round ratios,
-with a distribution-free 95 % confidence interval for that median (binomial order
-statistics: it needs no assumption about the spread of single rounds). Something fixed per
+interleaved and timed in CPU time (``--threads N``: N threads, timed in wall time); the
+cost is the median of the paired per-round ratios, with a distribution-free 95 %
+confidence interval for that median (binomial order statistics: it needs no assumption
+about the spread of single rounds). Something fixed per
 process moves a run by more than that interval, so ``--processes N`` repeats the run in N
 fresh processes and gives the median of their medians (with an interval from 6 on). Run
 pinned to one idle core: ``taskset -c 1 python -m benchmarks.diagnostics_cost``.
@@ -55,8 +56,12 @@ def data(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def sample(cases: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
-    """Interleaved samples (CPU seconds) of one call of every case, the order alternating.
+def sample(
+    cases: dict[str, Callable[[], None]],
+    repeats: int,
+    clock: Callable[[], float] = time.process_time,
+) -> dict[str, list[float]]:
+    """Interleaved samples (``clock`` seconds) of one call of every case, the order alternating.
 
     One call a sample: the machine's speed drifts by several percent over seconds, and
     pairs of neighbouring calls see the same speed.
@@ -67,9 +72,9 @@ def sample(cases: dict[str, Callable[[], None]], repeats: int) -> dict[str, list
     names = list(cases)
     for repeat in range(repeats):
         for name in names[repeat % 2 :] + names[: repeat % 2]:
-            start = time.process_time()
+            start = clock()
             cases[name]()
-            samples[name].append(time.process_time() - start)
+            samples[name].append(clock() - start)
     return samples
 
 
@@ -100,7 +105,7 @@ def torch_cases() -> dict[str, Callable[[], None]]:
     from grl.core import schedules
     from grl.torch import GradientReversal, step_all
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.manual_seed(0)
     batch = {k: torch.from_numpy(v) for k, v in data().items()}
     batch["images"] = batch["images"].permute(0, 3, 1, 2).contiguous()
@@ -310,13 +315,15 @@ def keras_cases() -> dict[str, Callable[[], None]]:
 CASES = {"torch": torch_cases, "jax": jax_cases, "keras": keras_cases}
 
 
-def measure(framework: str, repeats: int) -> dict[str, float]:
+def measure(framework: str, repeats: int, threads: int = 1) -> dict[str, float]:
     import warnings
 
     from grl.core.diagnostics import GRLWarning
 
     warnings.simplefilter("ignore", GRLWarning)  # random data: the domain loss sits at ln 2
-    samples = sample(CASES[framework](), repeats)
+    # One thread: CPU time (immune to other processes); more: wall time, the step's time.
+    clock = time.process_time if threads == 1 else time.perf_counter
+    samples = sample(CASES[framework](), repeats, clock)
     ratios = sorted(on / off for on, off in zip(samples["on"], samples["off"], strict=True))
     low, high = median_interval(ratios)
     per_call = KERAS_BATCHES if framework == "keras" else 1
@@ -333,11 +340,11 @@ def measure(framework: str, repeats: int) -> dict[str, float]:
     }
 
 
-def worker(framework: str, repeats: int) -> dict[str, float]:
+def worker(framework: str, repeats: int, threads: int) -> dict[str, float]:
     """One process's measurement (no framework shares threads with another)."""
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.diagnostics_cost", "--framework", framework,
-         "--repeats", str(repeats), "--worker"],
+         "--repeats", str(repeats), "--threads", str(threads), "--worker"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -364,25 +371,28 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="processes per framework (6+: an interval)"
     )
+    parser.add_argument("--threads", type=int, default=1, help="threads per framework (1)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         from benchmarks.worker import limit_threads
 
-        limit_threads(1)
-        print(json.dumps(measure(args.framework, args.repeats or REPEATS[args.framework])))
+        limit_threads(args.threads)
+        repeats = args.repeats or REPEATS[args.framework]
+        print(json.dumps(measure(args.framework, repeats, args.threads)))
         return
     print(f"{'framework':<10}{'off ms/step':>12}{'on ms/step':>12}{'cost':>8}  95% interval")
     results = []
     for framework in [args.framework] if args.framework else FRAMEWORKS:
-        runs = [
-            worker(framework, args.repeats or REPEATS[framework]) for _ in range(args.processes)
-        ]
-        for r in runs:
+        runs = []
+        for _ in range(args.processes):
+            r = worker(framework, args.repeats or REPEATS[framework], args.threads)
+            runs.append(r)
             interval = f"[{r['cost_low_percent']:.1f}, {r['cost_high_percent']:.1f}]%"
             print(
                 f"{framework:<10}{r['off_ms']:>12.3f}{r['on_ms']:>12.3f}"
-                f"{r['cost_percent']:>7.1f}%  {interval}"
+                f"{r['cost_percent']:>7.1f}%  {interval}",
+                flush=True,
             )
         summary = {"framework": framework, **across_processes(runs)}
         if len(runs) > 1:
