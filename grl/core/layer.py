@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from grl.core import schedules
+from grl.core.diagnostics import AdvanceWatch
 from grl.core.lambda_ import (
     ARGUMENT,
     check_real_value,
@@ -173,9 +174,34 @@ class LayerContract:
     * :meth:`_store_lambda`: write a validated fixed λ;
     * :meth:`_advance`: ``step += steps`` and, with a schedule, ``λ = schedule(step)``;
     * :meth:`_current_step`: the step on the host (for :meth:`resolve_total_steps`).
+
+    A layer that runs Python on every training pass (PyTorch; Keras called eagerly) calls
+    :meth:`_watch_advancing` in its constructor and :meth:`_training_pass` per training
+    pass: a scheduled layer never advanced warns once (a forgotten ``step_all``/scheduler).
     """
 
     _schedule: schedules.Schedule | None = None
+    #: Counts training passes until the first advance; None for a fixed λ, once advanced
+    #: (or resumed past step 0), once warned, and in layers that do not watch.
+    _advance_watch: AdvanceWatch | None = None
+
+    def _watch_advancing(self) -> None:
+        self._advance_watch = AdvanceWatch() if self._schedule is not None else None
+
+    def _training_pass(self) -> None:
+        """One training pass: counted while the layer was never advanced."""
+        watch = self._advance_watch
+        if watch is not None and not watch.count():
+            self._advance_watch = None  # it has warned
+
+    def _resumed_at(self, step: int) -> None:
+        """A load set the step: past 0, the layer has been advanced."""
+        if step > 0:
+            self._stop_advance_watch()
+
+    def _stop_advance_watch(self) -> None:
+        if self._advance_watch is not None:  # no attribute write per step once gone
+            self._advance_watch = None
 
     def _parse_lambda(self, value: Any) -> float:
         """Validate the constructor's ``lambda_``; return the initial λ."""
@@ -197,7 +223,9 @@ class LayerContract:
         """Move on ``steps`` training steps: ``step += steps``; a scheduled λ becomes
         ``schedule(step)``. Call it once per training step, after the optimizer's update."""
         self._require_resolved("advance()")
-        self._advance(check_steps(steps))
+        steps = check_steps(steps)
+        self._stop_advance_watch()
+        self._advance(steps)
 
     def resolve_total_steps(self, total_steps: int) -> bool:
         """Give a ``total_steps="auto"`` schedule its run length (an int > 0); λ becomes

@@ -111,8 +111,11 @@ def test_an_eager_fit_with_the_scheduler_stays_silent():
 
 def test_an_eager_fit_with_the_monitor_warns_once():
     """The monitor judges never_advanced; the layer's own watch waits during its fit."""
-    _, raised = fit(schedules.dann(1000), [Monitor()], eager=True)
+    model, raised = fit(schedules.dann(1000), [Monitor()], eager=True)
     assert [m.split("]")[0] for m in raised] == ["[grl: never_advanced"]
+    # Still at step 0 after the fit: the layer's own watch is back.
+    raised = loop(model.get_layer("grl"), 150, advance=False)
+    assert len(raised) == 1 and "still at step 0 after 100 training passes" in raised[0]
 
 
 def loop(layer, passes, *, advance, training=True):

@@ -26,7 +26,6 @@ from grl.backends.keras.schedule_ops import float64_available, scheduled_lambda
 from grl.backends.keras.variables import LambdaGuard, StepGuard, guard, layer_write
 from grl.core import lambda_ as checks
 from grl.core import layer as contract
-from grl.core.diagnostics import AdvanceWatch
 
 #: Each layer's ``_advance`` as one compiled TensorFlow call, for eager callers. Kept out of
 #: the layer's attributes: a ``tf.function`` attribute would be exported with a SavedModel.
@@ -112,7 +111,7 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         self._initial_lambda = initial
         # Counts eager training calls until the first advance (compiled steps get a fit
         # callback instead: their Python runs once).
-        self._advance_watch = AdvanceWatch() if schedule is not None else None
+        self._watch_advancing()
         self._reversal = reversal_op()
         lambda_ = self.add_weight(
             name="lambda_",
@@ -155,8 +154,6 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         self.lambda_.assign(value)
 
     def _advance(self, steps: int) -> None:
-        if self._advance_watch is not None:
-            self._advance_watch = None
         with layer_write():  # step + steps and schedule(step): valid by construction
             self._advance_body(steps)
 
@@ -209,8 +206,7 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         if self._schedule is not None:
             step = self.current_step()
             self.lambda_.assign(self._schedule(step))
-            if step > 0:
-                self._advance_watch = None  # resumed mid-schedule
+            self._resumed_at(step)
 
     def set_weights(self, weights: Any) -> None:
         """Keras' ``set_weights``, with λ and the step validated first."""
@@ -237,13 +233,12 @@ class GradientReversal(contract.LayerContract, keras.layers.Layer):
         if training:
             # Checked when the step is traced: an unresolved total_steps="auto" has no λ.
             self._require_resolved("training call")
-            watch = self._advance_watch
-            if watch is not None and _in_traced_step(inputs):
+            if self._advance_watch is not None and _in_traced_step(inputs):
                 from grl.backends.keras.callback import watch_advancing  # imports this module
 
                 watch_advancing(self)
-            elif watch is not None and not watch.count():
-                self._advance_watch = None  # it has warned
+            elif self._advance_watch is not None:
+                self._training_pass()
         return self._reversal(inputs, self.lambda_.value)
 
     def compute_output_spec(self, inputs: Any) -> keras.KerasTensor:

@@ -21,7 +21,6 @@ from grl.backends.torch.ops import check_input, check_lambda_properties, traced_
 from grl.backends.torch.recomputation import FIRST_PASSES, module_lambda
 from grl.core import lambda_ as lambda_rules
 from grl.core import layer as contract
-from grl.core.diagnostics import AdvanceWatch
 
 _SIXTEEN_BIT = (torch.float16, torch.bfloat16)
 _OUTSIDE_COMPILE = (
@@ -85,7 +84,7 @@ class GradientReversal(contract.LayerContract, nn.Module):
         self._traced = False
         # Notices a schedule that is never advanced (a forgotten step_all): dropped at the
         # first advance, so a correctly stepped run pays for it during one step only.
-        self._advance_watch = AdvanceWatch() if self._schedule is not None else None
+        self._watch_advancing()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if isinstance(x, torch.fx.Proxy):
@@ -112,13 +111,11 @@ class GradientReversal(contract.LayerContract, nn.Module):
         return reverse(x, lambda_)
 
     def _count_training_pass(self) -> None:
-        watch = self._advance_watch
-        if watch is not None and self.training and torch.is_grad_enabled():
+        if self.training and torch.is_grad_enabled():
             # An unresolved total_steps="auto" has no λ yet: refuse before any work (the
             # watch lives until the first advance, which an unresolved layer never passes).
             self._require_resolved("training forward")
-            if not watch.count():
-                self._advance_watch = None
+            self._training_pass()
 
     # -- the contract's hooks ----------------------------------------------------------
     def _read_tensor(self, value: Any) -> float | None:
@@ -133,7 +130,6 @@ class GradientReversal(contract.LayerContract, nn.Module):
     def _advance(self, steps: int) -> None:
         # Read every time, never cached: DDP's broadcast or a load may have changed it.
         step = int(self.step_count) + steps
-        self._advance_watch = None
         self._write_buffer("step_count", step)
         if self._schedule is not None:
             self._write_buffer("lambda_", self._schedule(step))
@@ -193,8 +189,7 @@ class GradientReversal(contract.LayerContract, nn.Module):
         if saved_step is None and prefix + "step_count" in missing_keys:
             missing_keys.remove(prefix + "step_count")  # a checkpoint from before grl 0.2
         if self._schedule is not None and len(error_msgs) == errors_before:
-            if int(self.step_count) > 0:
-                self._advance_watch = None  # resumed mid-schedule
+            self._resumed_at(int(self.step_count))
             self._recompute_loaded_lambda(saved_lambda, prefix)
 
     def _recompute_loaded_lambda(self, saved: Any, prefix: str) -> None:
