@@ -160,10 +160,13 @@ def test_eval_forward_and_no_grad_do_not_count():
     model.train()
     with torch.no_grad():
         model(batch()["x"])
+    model.grl.advance(2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         record = monitor.collect()
     assert math.isnan(record["grl/grad_in_norm"])
+    # No training forward copied step and λ: the layer's state when collected.
+    assert (record["grl/step"], record["grl/lambda"]) == (2.0, 0.5)
 
 
 def test_removed_monitor_records_nothing():

@@ -103,12 +103,15 @@ class _Taps:
         import tensorflow as tf
 
         self.tf = tf
-        self.owners = (model, layer, features)
         self.model, self.layer, self.features, self.prefix = model, layer, features, prefix
         self.sums = tf.Variable(tf.zeros(_SUMS, tf.float64), trainable=False)
         self.originals = [layer] if features is None else [layer, features]
         self.calls = {id(owner): owner.call for owner in self.originals}
         self.untapped: list[tuple[Any, Any]] = []  # (tapped features, the layer's own output)
+
+    @property
+    def owners(self) -> tuple[keras.Model, GradientReversal, Any]:
+        return self.model, self.layer, self.features
 
     def install(self) -> None:
         self.untapped.clear()

@@ -36,15 +36,15 @@ GRLWarning = core.GRLWarning
 Thresholds = core.Thresholds
 
 
-def layer_state(layer: nn.Module) -> tuple[int, float, Any]:
-    """``(step, λ, schedule)`` of a GRL (``(0, nan, None)`` for a module that is none)."""
+def layer_state(layer: nn.Module) -> tuple[int, float]:
+    """``(step, λ)`` of a GRL on the host (``(0, nan)`` for a module that is none)."""
     lambda_ = getattr(layer, "lambda_", None)
     value = float(lambda_) if isinstance(lambda_, torch.Tensor) else math.nan
     step = getattr(layer, "step_count", None)
     if step is None:
         step = getattr(layer, "step", 0)
     step = int(step) if isinstance(step, (int, torch.Tensor)) else 0
-    return step, value, getattr(layer, "schedule", None)
+    return step, value
 
 
 def domain_loss_and_accuracy(
@@ -102,7 +102,7 @@ class Monitor:
             )
         self.layer = layer
         self.prefix = prefix
-        _, _, schedule = layer_state(layer)
+        schedule = getattr(layer, "schedule", None)
         self.diagnostics = core.Diagnostics(
             scheduled=schedule is not None,
             total_steps=core.total_steps_of(schedule),
@@ -178,14 +178,16 @@ class Monitor:
 
     def collect(self) -> dict[str, float]:
         """This step's numbers (a dict for ``log_dict``); raises the step's warnings."""
-        step, lambda_, schedule = layer_state(self.layer)  # without a training forward
+        schedule = getattr(self.layer, "schedule", None)
         if self.diagnostics.total_steps is None and schedule is not None:
             # A total_steps="auto" schedule resolved after this monitor was built.
             self.diagnostics.total_steps = core.total_steps_of(schedule)
         sums = [math.nan] * 8 if self._sums is None else self._sums.tolist()
         if not self._gradients:
             sums[:4] = [math.nan] * 4
-        if not math.isnan(sums[6]):
+        if math.isnan(sums[6]):  # no training forward copied them: the layer's state now
+            step, lambda_ = layer_state(self.layer)
+        else:
             step, lambda_ = int(sums[6]), sums[7]
         values = core.step_values(step, lambda_, sums[:4], *sums[4:6])
         self.diagnostics.record(values, forward_passes=self._forwards, gradients=self._gradients)
